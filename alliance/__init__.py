@@ -1,0 +1,3 @@
+"""shop-alliance: the domain core (agreement, orders, attribution, ledger, settlement)."""
+
+__version__ = "0.1.0"

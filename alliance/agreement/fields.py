@@ -1,0 +1,482 @@
+"""Checks for single fields of the agreement file.
+
+Each check records a :class:`~alliance.errors.Problem` on a :class:`Report` and returns
+``None`` instead of raising, so one run of ``alliance check`` lists every mistake in the file
+at once. Values are echoed in messages only through :func:`show`, which never prints anything
+that looks like a secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from alliance.agreement.locate import LineLocator, Path
+from alliance.errors import Problem
+from alliance.money import is_known_currency, parse_money
+
+ID_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+ENV_RE = re.compile(r"[A-Z][A-Z0-9_]*")
+ID_RULE = '1 to 32 lowercase letters, digits, "-" or "_", starting with a letter'
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_WOO_KEY = re.compile(r"(?<![A-Za-z0-9])c[ks]_[A-Za-z0-9]{20,}")
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_SECRET_WORDS = ("secret", "password", "token")
+
+T = TypeVar("T")
+
+REQUIRED: Any = object()
+"""Default meaning "the key must be present"."""
+
+Spec = tuple[str, str, str, tuple[Any, ...], Any]
+"""``(key, example written when missing, Report method, its extra arguments, default)``."""
+
+
+def looks_secret(text: str) -> bool:
+    """True when text contains something shaped like a WooCommerce key (``ck_``/``cs_``)."""
+    return bool(_WOO_KEY.search(text))
+
+
+def is_secret_key(name: str) -> bool:
+    """Key names that can only hold a credential (``consumer_secret``, ``api_key``...)."""
+    lowered = name.lower()
+    if lowered == "credentials_env":
+        return False
+    return (
+        any(word in lowered for word in _SECRET_WORDS)
+        or lowered == "key"
+        or lowered.endswith(("_key", "-key"))
+        or looks_secret(name)
+    )
+
+
+def default_credentials_env(member_id: str) -> str:
+    """``li`` -> ``LI_WC``: the variable prefix used when a member names none."""
+    return re.sub(r"[^A-Z0-9_]", "_", member_id.upper()) + "_WC"
+
+
+def dotted(path: Path) -> str:
+    """The key as a user would write it: ``deals[2].rate``, ``members.li.url``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        if looks_secret(part):
+            name = "<hidden>"
+        elif _BARE_KEY.fullmatch(part):
+            name = part
+        else:
+            name = json.dumps(part, ensure_ascii=False)
+        out += f".{name}" if out else name
+    return out
+
+
+def show(value: object) -> str:
+    """A value as TOML would spell it, for messages; secret-looking text is never shown."""
+    if isinstance(value, str):
+        if looks_secret(value):
+            return "(a secret-looking value, not shown)"
+        return json.dumps(value if len(value) <= 60 else value[:57] + "...", ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return "a list" if isinstance(value, list) else "a table"
+
+
+def type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, datetime):
+        return "a date and time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, time):
+        return "a time"
+    return "a list" if isinstance(value, list) else "a table"
+
+
+def describe(value: object) -> str:
+    """``text "14"``, ``a decimal number 0.1``, ``a list``."""
+    if isinstance(value, list | dict):
+        return type_name(value)
+    return f"{type_name(value)} {show(value)}"
+
+
+def _name(path: Path) -> str:
+    """The key a message talks about (``entry`` for a list element)."""
+    return path[-1] if path and isinstance(path[-1], str) else "entry"
+
+
+def plain(number: Decimal) -> str:
+    """``Decimal("10.0")`` -> ``"10"``, ``Decimal("0.125")`` -> ``"0.125"``."""
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def suggest(word: object, options: Collection[str]) -> str:
+    """``; did you mean "x"?`` for a near miss, else an empty string."""
+    if not isinstance(word, str) or looks_secret(word):
+        return ""
+    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.7)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+class Report:
+    """Collects problems, each with its file, line and dotted key."""
+
+    def __init__(self, source: str, locator: LineLocator) -> None:
+        self.source = source
+        self.locator = locator
+        self.problems: list[Problem] = []
+        self.members: Collection[str] = ()  # member ids, for references (set by the parser)
+        self.digits: int | None = None  # the currency's decimal places, once it is known
+        self._hidden: list[Path] = []
+
+    def add(self, path: Path, message: str) -> None:
+        """Record a problem, unless it is about a value already reported as a secret."""
+        if any(path[: len(hidden)] == hidden for hidden in self._hidden):
+            return
+        line = self.locator.line_of(path)
+        self.problems.append(Problem(self.source, line, dotted(path), message))
+
+    def secret(self, path: Path, variable: str) -> None:
+        self.add(
+            path,
+            "a secret is written inline; remove it and set it in the environment variable "
+            f"{variable} instead (the file names variables with credentials_env)",
+        )
+        self._hidden.append(path)
+
+    # -- whole tables -----------------------------------------------------------------------
+
+    def unknown_keys(
+        self,
+        table: Mapping[str, Any],
+        path: Path,
+        allowed: Collection[str],
+        inapplicable: Mapping[str, str] | None = None,
+    ) -> None:
+        """Report keys this table does not take (secret-looking keys are reported elsewhere)."""
+        for key in table:
+            if key in allowed or is_secret_key(key):
+                continue
+            if inapplicable and key in inapplicable:
+                self.add((*path, key), inapplicable[key])
+                continue
+            hint = suggest(key, allowed) or f"; remove it (this table takes {', '.join(allowed)})"
+            self.add((*path, key), f"unknown key {json.dumps(key, ensure_ascii=False)}{hint}")
+
+    def table(self, value: object, path: Path, example: str) -> dict[str, Any] | None:
+        if isinstance(value, dict):
+            return value
+        self.add(path, f"is {describe(value)}; write it as a table, such as {example}")
+        return None
+
+    # -- single fields: each returns None after reporting a problem --------------------------
+
+    def field(
+        self,
+        table: Mapping[str, Any],
+        path: Path,
+        key: str,
+        missing: str,
+        check: Callable[..., T | None],
+        *args: Any,
+        default: Any = REQUIRED,
+    ) -> T | None:
+        """``check(table[key], path + (key,), *args)``; a missing key gets ``default``.
+
+        A missing required key is reported as ``missing; write <key> = <missing>``.
+        """
+        if key not in table:
+            if default is REQUIRED:
+                self.add((*path, key), f"missing; write {key} = {missing}")
+                return None
+            return default  # type: ignore[no-any-return]
+        return check(table[key], (*path, key), *args)
+
+    def fields(self, table: Mapping[str, Any], path: Path, specs: Sequence[Spec]) -> dict[str, Any]:
+        """Check several fields at once; a value is None where a problem was reported."""
+        return {
+            key: self.field(table, path, key, missing, getattr(self, check), *args, default=default)
+            for key, missing, check, args, default in specs
+        }
+
+    def currency(self, value: object, path: Path) -> str | None:
+        code = self.text(value, path, '"CNY"')
+        if code is None or is_known_currency(code):
+            return code
+        if is_known_currency(code.strip().upper()):
+            self.add(path, f'currency {show(code)} must be written "{code.strip().upper()}"')
+        else:
+            self.add(
+                path,
+                f"currency {show(code)} is not a known ISO 4217 code; "
+                'write one such as "CNY" or "EUR"',
+            )
+        return None
+
+    def timezone(self, value: object, path: Path) -> str | None:
+        name = self.text(value, path, '"Asia/Shanghai"')
+        if name is None:
+            return None
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            self.add(
+                path,
+                f"timezone {show(name)} is not a known time zone; write a name from the IANA "
+                'time zone database, such as "Asia/Shanghai" or "Europe/Berlin"',
+            )
+            return None
+        return name
+
+    def env(self, value: object, path: Path, example: str) -> str | None:
+        name = self.text(value, path, f'"{example}"')
+        if name is None or ENV_RE.fullmatch(name):
+            return name
+        self.add(
+            path,
+            f"credentials_env {show(name)} is not an environment variable name; write capital "
+            f'letters, digits and "_", starting with a letter, such as "{example}"',
+        )
+        return None
+
+    def text(
+        self, value: object, path: Path, example: str, allow_empty: bool = False
+    ) -> str | None:
+        key = _name(path)
+        if not isinstance(value, str):
+            self.add(path, f"{key} is {describe(value)}; write text in quotes, such as {example}")
+            return None
+        if not allow_empty and not value.strip():
+            self.add(path, f"{key} is empty; write something, such as {key} = {example}")
+            return None
+        return value
+
+    def integer(self, value: object, path: Path, low: int, high: int, example: int) -> int | None:
+        key = _name(path)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(
+                path,
+                f"{key} is {describe(value)}; write a whole number without quotes, "
+                f"such as {key} = {example}",
+            )
+            return None
+        if not low <= value <= high:
+            self.add(path, f"{key} is {value}; write a whole number between {low} and {high}")
+            return None
+        return value
+
+    def choice(self, value: object, path: Path, options: Sequence[str]) -> str | None:
+        key = _name(path)
+        if isinstance(value, str) and value in options:
+            return value
+        if len(options) == 1:
+            self.add(
+                path,
+                f'{key} {show(value)} is not supported; only "{options[0]}" is, '
+                f'so write {key} = "{options[0]}"',
+            )
+        else:
+            self.add(
+                path,
+                f"{key} {show(value)} is not supported; write one of {', '.join(options)}"
+                + suggest(value, options),
+            )
+        return None
+
+    def identifier(self, value: object, path: Path, what: str) -> str | None:
+        if isinstance(value, str) and ID_RE.fullmatch(value):
+            return value
+        self.add(path, f"{what} id {show(value)} is not valid; use {ID_RULE}")
+        return None
+
+    def member(self, value: object, path: Path) -> str | None:
+        members = self.members
+        key = path[-1] if isinstance(path[-1], str) else "member"
+        if isinstance(value, str) and value in members:
+            return value
+        if not isinstance(value, str):
+            self.add(path, f'{key} is {describe(value)}; write a member id in quotes, such as "li"')
+        elif not members:
+            self.add(path, f"{key} {show(value)} is not a member; add [members.<id>] tables first")
+        else:
+            self.add(
+                path,
+                f"{key} {show(value)} is not a member; use one of {', '.join(sorted(members))}"
+                + suggest(value, members),
+            )
+        return None
+
+    def strings(self, value: object, path: Path, example: str) -> tuple[str, ...] | None:
+        key = _name(path)
+        if not isinstance(value, list):
+            self.add(path, f"{key} is {describe(value)}; write a list of text, such as {example}")
+            return None
+        bad = [i for i, item in enumerate(value) if not isinstance(item, str)]
+        for index in bad:
+            item = value[index]
+            self.add((*path, index), f"is {describe(item)}; every entry must be text in quotes")
+        return None if bad else tuple(value)
+
+    def url(self, value: object, path: Path, example: str) -> str | None:
+        text = self.text(value, path, example)
+        if text is None:
+            return None
+        try:
+            parts = urlsplit(text)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            ok = False
+        if ok and not any(char.isspace() for char in text):
+            return text
+        self.add(
+            path,
+            f"{_name(path)} {show(text)} is not a web address; write a full http or https "
+            f"address, such as {example}",
+        )
+        return None
+
+    def percent(self, value: object, path: Path) -> Decimal | None:
+        """``"10%"`` -> ``Decimal("0.10")``: above 0% and at most 100%."""
+        key = _name(path)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = Decimal(repr(value))
+            if isinstance(value, float) and 0 < value <= 1:
+                number *= 100
+            self.add(
+                path,
+                f"{key} {show(value)} is a bare number; quote it as a percentage, "
+                f'such as {key} = "{plain(number)}%"',
+            )
+            return None
+        if not isinstance(value, str):
+            self.add(path, f'{key} is {describe(value)}; write a percentage such as "10%"')
+            return None
+        text = value.strip()
+        body = text[:-1].strip() if text.endswith("%") else text
+        if not _NUMBER.fullmatch(body):
+            self.add(path, f'{key} {show(value)} is not a percentage; write it like "10%"')
+            return None
+        number = Decimal(body)
+        what = 'write a percentage between 0% and 100% such as "10%"'
+        if number < 0:
+            self.add(path, f"{key} {show(value)} is negative; {what}")
+        elif not text.endswith("%"):
+            hint = f'"{plain(number)}%"' if number > 1 else 'a percentage such as "10%"'
+            self.add(path, f"{key} {show(value)} has no percent sign; write {hint}")
+        elif number == 0:
+            self.add(path, f"{key} {show(value)} pays nothing; {what}")
+        elif number > 100:
+            self.add(path, f"{key} {show(value)} is over 100%; {what}")
+        else:
+            return number.scaleb(-2)
+        return None
+
+    def money(
+        self, value: object, path: Path, zero_ok: bool = False, any_digits: bool = False
+    ) -> Decimal | None:
+        """A quoted decimal amount with at most the currency's decimals (unless ``any_digits``)."""
+        key = _name(path)
+        digits = None if any_digits else self.digits
+        example = '"15.00"' if digits is None or digits == 2 else f'"{15:.{digits}f}"'
+        if not isinstance(value, str):
+            self.add(
+                path, f"{key} is {describe(value)}; write the amount in quotes, such as {example}"
+            )
+            return None
+        try:
+            amount = parse_money(value)
+        except ValueError:
+            self.add(path, f"{key} {show(value)} is not an amount; write it like {example}")
+            return None
+        places = max(0, -int(amount.as_tuple().exponent))
+        if amount < 0 or (amount == 0 and not zero_ok):
+            least = "0 or more" if zero_ok else "more than 0"
+            self.add(path, f"{key} {show(value)} is too small; write {least}, such as {example}")
+        elif digits is not None and places > digits:
+            self.add(
+                path,
+                f"{key} {show(value)} has more decimal places than the currency allows; "
+                f"write at most {digits}, such as {example}",
+            )
+        else:
+            return amount
+        return None
+
+    def local_date(self, value: object, path: Path) -> date | None:
+        key = _name(path)
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        self.add(path, f"{key} is {describe(value)}; write it as 2026-12-01 without quotes")
+        return None
+
+    def codes(self, value: object, path: Path) -> tuple[str, ...] | None:
+        """Referral coupon codes, lowercased as WooCommerce stores them."""
+        items = self.strings(value, path, '["LI-FRIENDS"]')
+        if items is None:
+            return None
+        ok = True
+        for index, code in enumerate(items):
+            if not code or len(code) > 50 or any(char.isspace() for char in code):
+                ok = False
+                self.add(
+                    (*path, index),
+                    f"coupon code {show(code)} is not usable; write 1 to 50 characters "
+                    'without spaces, such as "LI-FRIENDS"',
+                )
+        return tuple(code.lower() for code in items) if ok else None
+
+
+def find_secrets(report: Report, data: Mapping[str, Any], envs: Mapping[str, str]) -> None:
+    """Report every credential written into the file, wherever it is."""
+    _walk(report, data, (), envs)
+
+
+def _walk(report: Report, value: object, path: Path, envs: Mapping[str, str]) -> None:
+    if isinstance(value, dict):
+        # Member ids and swap coupon stores are names of shops, not of settings.
+        ids_here = path == ("members",) or (
+            len(path) == 3 and path[0] == "deals" and path[2] == "referral_coupons"
+        )
+        for key, item in value.items():
+            child = (*path, key)
+            if looks_secret(key) or (not ids_here and is_secret_key(key)):
+                report.secret(child, _variable(child, item, envs))
+            else:
+                _walk(report, item, child, envs)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk(report, item, (*path, index), envs)
+    elif isinstance(value, str) and looks_secret(value):
+        report.secret(path, _variable(path, value, envs))
+
+
+def _variable(path: Path, value: object, envs: Mapping[str, str]) -> str:
+    """The environment variable the secret belongs in, without ever reading the secret."""
+    prefix = "<CREDENTIALS_ENV>"
+    if len(path) > 1 and path[0] == "members" and isinstance(path[1], str) and path[1] in envs:
+        prefix = envs[path[1]]
+    match = _WOO_KEY.search(value) if isinstance(value, str) else None
+    if match:
+        return prefix + ("_SECRET" if match.group().startswith("cs_") else "_KEY")
+    name = str(path[-1]).lower()
+    return prefix + ("_KEY" if name.endswith("key") and "secret" not in name else "_SECRET")

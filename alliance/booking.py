@@ -1,0 +1,178 @@
+"""Booking: load what is stored, ask the domain what to append, persist it in one transaction.
+
+The one path every caller takes (``alliance import-orders``, the sync worker, the demo, the
+benchmark): a batch of mapped orders goes in, ledger entries come out. Each batch is one
+transaction, so a crash leaves whole batches or nothing, and re-running converges because
+only the newest revision of an order is applied and entries are written if new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+
+from sqlalchemy import Engine
+
+from alliance.agreement import Agreement, DealLeg
+from alliance.attribution import UTM_SOURCE, attribute
+from alliance.clicks import Click
+from alliance.commission import click_targets, order_targets
+from alliance.errors import OrderDataError
+from alliance.ledger import Fact, SourceKind, plan_entries
+from alliance.orders import Order
+from alliance.storage import repository as repo
+
+BATCH_SIZE = 1000
+"""Orders per transaction: large enough to amortise a commit, small enough to retry cheaply."""
+
+
+@dataclass
+class BookingResult:
+    """What one booking run did (printed by the CLI, logged by jobs)."""
+
+    orders_seen: int = 0
+    orders_applied: int = 0  # a newer revision than the stored one
+    orders_unchanged: int = 0  # duplicates and late older revisions: nothing to do
+    attributed: int = 0
+    entries_booked: int = 0
+    rejected: list[OrderDataError] = field(default_factory=list)
+
+    def add(self, other: BookingResult) -> None:
+        self.orders_seen += other.orders_seen
+        self.orders_applied += other.orders_applied
+        self.orders_unchanged += other.orders_unchanged
+        self.attributed += other.attributed
+        self.entries_booked += other.entries_booked
+        self.rejected.extend(other.rejected)
+
+
+def _batched(items: Iterable[Order], size: int) -> Iterator[list[Order]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def book_orders(
+    engine: Engine,
+    agreement: Agreement,
+    orders: Iterable[Order],
+    *,
+    batch_size: int = BATCH_SIZE,
+    now: datetime | None = None,
+) -> BookingResult:
+    """Apply order revisions to the ledger, batch by batch."""
+    result = BookingResult()
+    coupon_index = agreement.referral_coupon_index()
+    for chunk in _batched(orders, batch_size):
+        result.add(_book_batch(engine, agreement, chunk, coupon_index, now or datetime.now(UTC)))
+    return result
+
+
+def _book_batch(
+    engine: Engine,
+    agreement: Agreement,
+    chunk: list[Order],
+    coupon_index: Mapping[tuple[str, str], DealLeg],
+    now: datetime,
+) -> BookingResult:
+    result = BookingResult(orders_seen=len(chunk))
+    latest: dict[tuple[str, str], Order] = {}
+    for order in chunk:
+        if order.currency != agreement.currency:
+            result.rejected.append(
+                OrderDataError(
+                    f"#{order.number} (id {order.external_id}) at {order.member}",
+                    "currency",
+                    f"{order.currency} is not the alliance currency {agreement.currency}; "
+                    "the agreement settles in one currency",
+                )
+            )
+            continue
+        key = (order.member, order.external_id)
+        held = latest.get(key)
+        if held is None or order.revision > held.revision:
+            latest[key] = order
+    with engine.begin() as conn:
+        stored = repo.stored_revisions(conn, latest.keys())
+        fresh = [o for k, o in latest.items() if k not in stored or o.revision > stored[k]]
+        result.orders_unchanged = len(chunk) - len(result.rejected) - len(fresh)
+        if not fresh:
+            return result
+        closed = repo.closed_periods(conn)
+        booked = repo.booked_for(conn, [o.ref for o in fresh])
+        click_ids = {
+            o.attribution.utm_content.strip()
+            for o in fresh
+            if o.attribution.utm_content and o.attribution.utm_source.strip().lower() == UTM_SOURCE
+        }
+        clicks = repo.clicks_by_id(conn, click_ids) if click_ids else {}
+        pairs = {(o.member, code) for o in fresh for code in o.coupon_codes}
+        gifts = repo.gift_coupons_for(conn, pairs) if pairs else {}
+        entries, rows = [], []
+        settings = agreement.settings
+        for order in fresh:
+            won = attribute(
+                order, agreement, referral_coupons=coupon_index, gift_coupons=gifts, clicks=clicks
+            )
+            fact = Fact(
+                SourceKind.ORDER,
+                order.ref,
+                order.revision,
+                order.sale_date,
+                f"{order.member}#{order.number}",
+            )
+            entries += plan_entries(
+                fact,
+                order_targets(order, won, agreement),
+                booked.get(order.ref, {}),
+                timezone=settings.timezone,
+                closed_periods=closed,
+                agreement_version=agreement.version,
+            )
+            rows.append(repo.order_row(order, won, now))
+            result.attributed += won is not None
+        repo.upsert_orders(conn, rows)
+        result.entries_booked = repo.insert_entries(conn, entries, now)
+        result.orders_applied = len(fresh)
+    return result
+
+
+def unchanged_documents(engine: Engine, member: str, digests: Mapping[str, str]) -> set[str]:
+    """External ids whose stored revision came from exactly this document (nothing to redo).
+
+    A cheap check before mapping: re-deliveries, overlap windows and replays are skipped
+    without parsing the order again. Anything else goes through :func:`book_orders`, which
+    decides by revision.
+    """
+    if not digests:
+        return set()
+    with engine.connect() as conn:
+        stored = repo.stored_digests(conn, member, list(digests))
+    return {ext for ext, digest in stored.items() if digests.get(ext) == digest}
+
+
+def book_clicks(
+    engine: Engine, agreement: Agreement, clicks: Iterable[Click], *, now: datetime | None = None
+) -> int:
+    """Record clicks and book the valid ones on per-click deals; returns entries booked."""
+    now = now or datetime.now(UTC)
+    batch = list(clicks)
+    with engine.begin() as conn:
+        repo.insert_clicks(conn, batch)
+        closed = repo.closed_periods(conn)
+        booked = repo.booked_for(conn, [f"click:{c.id}" for c in batch])
+        entries = []
+        for click in batch:
+            ref = f"click:{click.id}"
+            fact = Fact(SourceKind.CLICK, ref, "click", click.clicked_at, f"click {click.id}")
+            entries += plan_entries(
+                fact,
+                click_targets(click, agreement),
+                booked.get(ref, {}),
+                timezone=agreement.settings.timezone,
+                closed_periods=closed,
+                agreement_version=agreement.version,
+            )
+        return repo.insert_entries(conn, entries, now)

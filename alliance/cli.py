@@ -1,0 +1,235 @@
+"""The ``alliance`` command: a thin shell that turns library errors into friendly messages.
+
+Every command loads settings once, calls the library, and prints; ``AllianceError`` becomes
+``error: <message>`` on stderr and exit status 1 (2 for usage mistakes, as click does).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from alliance import __version__
+from alliance.agreement import Agreement
+from alliance.errors import AgreementError, AllianceError
+from alliance.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+def _fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Translate the project's errors at the edge: a message, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AgreementError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.secho(f"{len(exc.problems)} problem(s) in the agreement.", fg="red", err=True)
+            sys.exit(1)
+        except AllianceError as exc:
+            _fail(str(exc))
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="ALLIANCE_CONFIG",
+    help="The agreement file (default: ./alliance.toml, or $ALLIANCE_CONFIG).",
+)
+@click.version_option(__version__, prog_name="alliance")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """Run a shop alliance: its agreement, its ledger and its statements."""
+    ctx.obj = Settings.from_env(config=config)
+
+
+def _settings() -> Settings:
+    return click.get_current_context().find_object(Settings)
+
+
+def _agreement() -> Agreement:
+    from alliance.agreement.parse import load_agreement
+
+    return load_agreement(_settings().config_path)
+
+
+def _engine() -> Engine:
+    from alliance.storage.database import open_database
+
+    return open_database(_settings().database_url)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@friendly
+def init(directory: Path) -> None:
+    """Write a commented starter agreement (alliance.toml) into DIRECTORY."""
+    from alliance.agreement.parse import STARTER_PATH
+
+    target = directory / "alliance.toml"
+    if target.exists():
+        _fail(f"{target} already exists; edit it, or choose another directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(STARTER_PATH, target)
+    click.echo(f"Wrote {target}. Fill in your members and deals, then run: alliance check {target}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@friendly
+def check(file: Path | None) -> None:
+    """Validate an agreement file; print every problem as FILE:LINE: key: what is wrong."""
+    from alliance.agreement.parse import agreement_summary, load_agreement
+
+    agreement = load_agreement(file or _settings().config_path)
+    click.echo(agreement_summary(agreement))
+    click.secho("The agreement is valid.", fg="green")
+
+
+@main.command("import-orders")
+@click.option("--member", "-m", required=True, help="The member whose store the orders are from.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly
+def import_orders(member: str, file: Path) -> None:
+    """Import WooCommerce orders (a JSON list as GET /orders returns it) and book them."""
+    from alliance.booking import book_orders
+    from alliance.orders import Order
+    from alliance.reporting import record_agreement
+    from connector.woocommerce.mapping import read_orders_file
+
+    settings = _settings()
+    agreement = _agreement()
+    if member not in agreement.members:
+        known = ", ".join(sorted(agreement.members))
+        _fail(f"member {member!r} is not in {agreement.source}; members are: {known}")
+    items = read_orders_file(file, member=member, secret=settings.require_secret())
+    engine = _engine()
+    record_agreement(engine, agreement)
+    r = book_orders(engine, agreement, [o for o in items if isinstance(o, Order)])
+    r.rejected[:0] = [o for o in items if not isinstance(o, Order)]
+    r.orders_seen = len(items)
+    click.echo(
+        f"{file}: {r.orders_seen} order(s) read for {member}: {r.orders_applied} booked as new "
+        f"revisions, {r.orders_unchanged} unchanged, {r.attributed} attributed to a partner, "
+        f"{r.entries_booked} ledger entries written."
+    )
+    if r.rejected:
+        from alliance.report import printable
+
+        click.secho(f"{len(r.rejected)} order(s) rejected (the others were imported):", err=True)
+        for problem in r.rejected:
+            click.echo(f"  {printable(str(problem))}", err=True)
+        sys.exit(1)
+
+
+def _period(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from alliance.periods import parse_period
+
+    try:
+        return parse_period(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date such as 2026-12-31") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@main.command()
+@click.option("--member", "-m", required=True)
+@click.option("--period", "-p", required=True, callback=_period, help="YYYY-MM")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--as-of", callback=_as_of, help="Judge pending/approved as of this date (UTC).")
+@friendly
+def statement(member: str, period: str, fmt: str, as_of: datetime) -> None:
+    """A member's statement for one period: every line cites its deal."""
+    from alliance import report
+    from alliance.reporting import member_statement
+
+    agreement = _agreement()
+    if member not in agreement.members:
+        _fail(f"member {member!r} is not in {agreement.source}")
+    result = member_statement(_engine(), agreement, member, period, as_of=as_of)
+    render = {"table": report.statement_table, "csv": report.statement_csv}
+    click.echo(render.get(fmt, report.statement_json)(result).rstrip("\n"))
+
+
+@main.command()
+@click.option("--period", "-p", required=True, callback=_period, help="YYYY-MM")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@friendly
+def balances(period: str, fmt: str) -> None:
+    """What each member owes each other in one period, before netting."""
+    from alliance import report
+    from alliance.reporting import period_balances
+
+    agreement = _agreement()
+    rows = period_balances(_engine(), period)
+    if fmt == "json":
+        click.echo(report.balances_json(period, agreement.currency, rows))
+    elif fmt == "csv":
+        click.echo(report.balances_csv(rows).rstrip("\n"))
+    else:
+        click.echo(report.balances_table(period, agreement.currency, rows))
+
+
+@main.command("close-period")
+@click.argument("period", callback=_period)
+@friendly
+def close_period_command(period: str) -> None:
+    """Close a settled period: later reversals become clawbacks in the next open period."""
+    from alliance.reporting import close_period
+
+    if close_period(_engine(), period):
+        click.echo(f"Closed {period}. Later changes to its orders land in the next open period.")
+    else:
+        click.echo(f"{period} was already closed; nothing changed.")
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("alliance-demo"),
+    show_default=True,
+    help="Where the demo writes its agreement copy, order files and SQLite database.",
+)
+@friendly
+def demo(directory: Path) -> None:
+    """Build the worked example (Li, Wang, Zhang, Zhao) and print statements and balances."""
+    from alliance.demo import run_demo
+
+    run_demo(directory, echo=click.echo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

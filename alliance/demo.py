@@ -1,0 +1,244 @@
+"""``alliance demo``: the worked example from MISSION.md, end to end, on SQLite.
+
+Li, Wang, Zhang and Zhao trade for six weeks up to today: referral coupons, tracked clicks
+from Li's article, a swap between Zhang and Zhao, refunds, a cancellation and a
+cash-on-delivery order. Each store's orders are written as the WooCommerce JSON its
+``GET /orders`` returns and imported through the same mapping ``alliance import-orders`` uses.
+Then the last complete month is closed and a late refund arrives, so the statements show a
+clawback too. Everything is deterministic except the dates, which follow today's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from alliance import report
+from alliance.agreement.parse import load_agreement
+from alliance.booking import book_clicks, book_orders
+from alliance.clicks import Click
+from alliance.orders import Order
+from alliance.periods import period_of
+from alliance.reporting import close_period, member_statement, period_balances, record_agreement
+from alliance.storage.database import open_database
+from connector.woocommerce.fixtures import woo_order
+from connector.woocommerce.mapping import read_orders_file
+
+EXAMPLE = Path(__file__).with_name("data") / "example-alliance.toml"
+DEMO_SECRET = "demo-only-secret-do-not-use-in-production-0000"
+WEEKS = 6
+
+CATALOGUE = {
+    "li": [
+        (101, "Organic cotton bodysuit", Decimal("129.00")),
+        (102, "Muslin swaddle set", Decimal("219.00")),
+        (103, "Newborn gift box", Decimal("368.00")),
+    ],
+    "wang": [
+        (201, "Natural baby wash 300 ml", Decimal("59.00")),
+        (202, "After-bath massage oil", Decimal("88.00")),
+        (203, "Gentle diaper cream", Decimal("45.00")),
+    ],
+    "zhang": [
+        (301, "Wooden shape sorter", Decimal("139.00")),
+        (302, "Custom name puzzle", Decimal("189.00")),
+        (303, "Sensory cloth book", Decimal("79.00")),
+    ],
+    "zhao": [
+        (401, "Home newborn photo session", Decimal("1280.00")),
+        (402, "Mini family session", Decimal("680.00")),
+    ],
+}
+# who refers to each seller, and with which coupon (None: the partner's tracked link)
+REFERRALS = {
+    "li": [("wang", "WANG-LOVES-LI")],
+    "wang": [("li", "LI-FRIENDS"), ("li", None)],
+    "zhang": [("wang", "WANG-TOYS"), ("zhao", "ZHAO-TOYS")],
+    "zhao": [("zhang", "ZHANG-PHOTO"), ("li", None)],
+}
+DEALS_BY_LINK = {("li", "wang"): "li-wang", ("li", "zhao"): "li-zhao"}
+
+
+def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "alliance.toml"
+    shutil.copyfile(EXAMPLE, config)
+    database = directory / "alliance.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    secret = os.environ.get("ALLIANCE_SECRET") or DEMO_SECRET
+    if secret == DEMO_SECRET:
+        echo("(demo) ALLIANCE_SECRET is not set: using a public demo secret for customer keys.")
+
+    agreement = load_agreement(config)
+    engine = open_database(f"sqlite:///{database}")
+    record_agreement(engine, agreement)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = now - timedelta(weeks=WEEKS)
+    rng = random.Random(2026)
+
+    clicks = _clicks(rng, start, now)
+    book_clicks(engine, agreement, clicks, now=now)
+    raw = _orders(rng, start, now, clicks)
+    booked = 0
+    for member, orders in raw.items():
+        path = directory / f"orders-{member}.json"
+        path.write_text(json.dumps(orders, ensure_ascii=False, indent=1), encoding="utf-8")
+        mapped = [
+            o
+            for o in read_orders_file(path, member=member, secret=secret.encode())
+            if isinstance(o, Order)
+        ]
+        booked += book_orders(engine, agreement, mapped, now=now).entries_booked
+
+    previous = period_of(start, agreement.settings.timezone)
+    current = period_of(now, agreement.settings.timezone)
+    late = _late_refund(raw["wang"], now)
+    if previous != current and late is not None:
+        close_period(engine, previous)
+        path = directory / "orders-wang-late.json"
+        path.write_text(json.dumps([late], ensure_ascii=False), encoding="utf-8")
+        mapped = [
+            o
+            for o in read_orders_file(path, member="wang", secret=secret.encode())
+            if isinstance(o, Order)
+        ]
+        booked += book_orders(engine, agreement, mapped, now=now).entries_booked
+
+    total_orders = sum(len(v) for v in raw.values())
+    echo(
+        f"{agreement.settings.name}: {len(agreement.members)} members, "
+        f"{len(agreement.deals)} deals, agreement version {agreement.version}"
+    )
+    echo(
+        f"{total_orders} orders in {len(raw)} stores and {len(clicks)} tracked clicks over "
+        f"the last {WEEKS} weeks; {booked} ledger entries booked."
+    )
+    periods = [previous] if previous == current else [previous, current]
+    if previous != current:
+        echo(
+            f"Period {previous} was closed, then a late refund arrived: "
+            f"see the clawback in {current}."
+        )
+    for period in periods:
+        for member in agreement.members:
+            echo("")
+            echo(
+                report.statement_table(
+                    member_statement(engine, agreement, member, period, as_of=now)
+                )
+            )
+        echo("")
+        echo(report.balances_table(period, agreement.currency, period_balances(engine, period)))
+    echo("")
+    echo(f"Everything is in {database}. Explore it with, for example:")
+    echo(
+        f"  ALLIANCE_DATABASE_URL=sqlite:///{database} alliance --config {config} "
+        f"statement --member li --period {periods[-1]} --format json"
+    )
+    engine.dispose()
+
+
+def _clicks(rng: random.Random, start: datetime, now: datetime) -> list[Click]:
+    """Clicks from Li's article and thank-you page to Wang and Zhao; a few are not paid."""
+    clicks = []
+    for n in range(60):
+        target = "wang" if n % 3 else "zhao"
+        at = start + timedelta(minutes=rng.randrange(int((now - start).total_seconds() // 60)))
+        valid, reason = True, ""
+        if n % 17 == 5:
+            valid, reason = False, "bot"
+        elif n % 13 == 7:
+            valid, reason = False, "duplicate"
+        clicks.append(
+            Click(
+                id=f"demo-{n:04d}",
+                source_member="li",
+                target_member=target,
+                deal_id=DEALS_BY_LINK[("li", target)],
+                clicked_at=at,
+                product_id=str(CATALOGUE[target][0][0]),
+                placement="article" if n % 2 else "thankyou",
+                visitor_key=f"{rng.getrandbits(64):016x}",
+                agent_class="bot" if reason == "bot" else "browser",
+                valid=valid,
+                invalid_reason=reason,
+            )
+        )
+    return clicks
+
+
+def _orders(
+    rng: random.Random, start: datetime, now: datetime, clicks: list[Click]
+) -> dict[str, list]:
+    by_target = {m: [c for c in clicks if c.target_member == m and c.valid] for m in CATALOGUE}
+    result: dict[str, list] = {}
+    for seller, products in CATALOGUE.items():
+        orders = []
+        for n in range(WEEKS * 5):
+            order_id = 1000 + n
+            created = start + timedelta(hours=rng.randrange(1, WEEKS * 7 * 24 - 2))
+            picks = rng.sample(products, k=min(len(products), rng.choice([1, 1, 2])))
+            lines = [(pid, name, rng.choice([1, 1, 2]), price) for pid, name, price in picks]
+            coupons: list[tuple[str, Decimal]] = []
+            attribution = None
+            referral = rng.random()
+            if referral < 0.45:
+                _referrer, code = rng.choice(REFERRALS[seller])
+                if code:
+                    coupons.append((code, Decimal("10.00")))
+                else:
+                    earlier = [c for c in by_target[seller] if c.clicked_at < created]
+                    if earlier:
+                        c = rng.choice(earlier)
+                        attribution = {
+                            "utm_source": "alliance",
+                            "utm_medium": c.placement,
+                            "utm_campaign": c.deal_id,
+                            "utm_content": c.id,
+                        }
+            status = rng.choices(["completed", "processing", "pending", "cancelled"], [6, 3, 1, 1])[
+                0
+            ]
+            refunds = [Decimal("20.00")] if n % 11 == 4 and status == "completed" else None
+            orders.append(
+                woo_order(
+                    order_id,
+                    status=status,
+                    created=created,
+                    lines=lines,
+                    coupons=coupons,
+                    refunds=refunds,
+                    attribution=attribution,
+                    cod=n % 9 == 2 and status == "processing",
+                    tax_rate=Decimal("0.13"),
+                    rng=rng,
+                )
+            )
+        result[seller] = orders
+    return result
+
+
+def _late_refund(orders: list[dict], now: datetime) -> dict | None:
+    """A full refund of Wang's earliest referred sale, arriving today as a new revision."""
+    for order in sorted(orders, key=lambda o: o["date_created_gmt"]):
+        if order["status"] == "completed" and order["coupon_lines"] and not order["refunds"]:
+            late = json.loads(json.dumps(order))
+            late["status"] = "refunded"
+            late["refunds"] = [
+                {
+                    "id": 9000 + late["id"],
+                    "reason": "Returned unopened",
+                    "total": f"-{late['total']}",
+                }
+            ]
+            late["date_modified_gmt"] = now.strftime("%Y-%m-%dT%H:%M:%S")
+            late["date_modified"] = (now + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%S")
+            return late
+    return None

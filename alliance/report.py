@@ -1,0 +1,173 @@
+"""Render statements and balances as a table, CSV or JSON (money always as strings).
+
+Store-supplied text (order numbers, deal ids) may be hostile: control characters are
+escaped before anything reaches a terminal, and CSV cells that a spreadsheet would run as a
+formula (``=``, ``+``, ``-``, ``@`` at the start) are quoted with a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from typing import Any
+
+from alliance.money import CREDIT, format_amount
+from alliance.statement import Balance, Statement, StatementLine
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
+_CONTROL.update({0x9B: "\\x9b"})  # a single-byte CSI opens terminal escape sequences too
+
+
+def printable(text: str) -> str:
+    """Escape control characters so a hostile string cannot drive the terminal."""
+    return text.translate(_CONTROL)
+
+
+def _cell(text: str) -> str:
+    safe = printable(text)
+    return "'" + safe if safe[:1] in ("=", "+", "-", "@") and not _is_number(safe) else safe
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
+def _amount(value: Decimal | None, unit: str) -> str:
+    return "" if value is None else format_amount(value, unit)
+
+
+def _line_dict(line: StatementLine) -> dict[str, Any]:
+    return {
+        "date": line.date,
+        "order": line.order,
+        "deal": line.deal,
+        "counterparty": line.counterparty,
+        "kind": line.kind.value,
+        "base": None if line.base is None else _amount(line.base, line.unit),
+        "amount": _amount(line.amount, line.unit),
+        "status": line.status,
+    }
+
+
+def statement_json(statement: Statement) -> str:
+    cur = statement.currency
+    data = {
+        "member": statement.member,
+        "period": statement.period,
+        "currency": cur,
+        "lines": [_line_dict(ln) for ln in statement.lines],
+        "totals": {
+            "earned": format_amount(statement.earned, cur),
+            "owed": format_amount(statement.owed, cur),
+            "net": format_amount(statement.net, cur),
+        },
+        "swap_credits": {
+            "lines": [_line_dict(ln) for ln in statement.credit_lines],
+            "received": format_amount(statement.credits_received, CREDIT),
+            "given": format_amount(statement.credits_given, CREDIT),
+        },
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+COLUMNS = ("date", "order", "deal", "counterparty", "kind", "base", "amount", "status")
+
+
+def statement_csv(statement: Statement) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*COLUMNS, "unit"])
+    for line in (*statement.lines, *statement.credit_lines):
+        row = _line_dict(line)
+        writer.writerow([_cell(str(row[c] or "")) for c in COLUMNS] + [line.unit])
+    return out.getvalue()
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [fmt(headers), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)]
+
+
+def statement_table(statement: Statement) -> str:
+    cur = statement.currency
+    out = [f"Statement for {printable(statement.member)}, period {statement.period} ({cur})", ""]
+    if statement.lines:
+        rows = [
+            [printable(str(v or "")) for v in _line_dict(ln).values()] for ln in statement.lines
+        ]
+        out += _table(list(COLUMNS), rows, right={5, 6})
+    else:
+        out.append("No commission lines in this period.")
+    out += [
+        "",
+        f"earned {format_amount(statement.earned, cur)}   owed {format_amount(statement.owed, cur)}"
+        f"   net {format_amount(statement.net, cur)} {cur}",
+    ]
+    if statement.credit_lines:
+        rows = [
+            [printable(str(v or "")) for v in _line_dict(ln).values()]
+            for ln in statement.credit_lines
+        ]
+        out += ["", "Swap credits (promotion owed in kind, not money):"]
+        out += _table(list(COLUMNS), rows, right={5, 6})
+        out.append(
+            f"credits received {format_amount(statement.credits_received, CREDIT)}"
+            f"   given {format_amount(statement.credits_given, CREDIT)}"
+        )
+    return "\n".join(out)
+
+
+def balances_json(period: str, currency: str, balances: list[Balance]) -> str:
+    data = {
+        "period": period,
+        "currency": currency,
+        "balances": [
+            {"payer": b.payer, "payee": b.payee, "amount": format_amount(b.amount, b.unit)}
+            for b in balances
+            if b.unit != CREDIT
+        ],
+        "swap_credits": [
+            {"owed_by": b.payer, "owed_to": b.payee, "credits": format_amount(b.amount, CREDIT)}
+            for b in balances
+            if b.unit == CREDIT
+        ],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def balances_table(period: str, currency: str, balances: list[Balance]) -> str:
+    money = [b for b in balances if b.unit != CREDIT]
+    credits = [b for b in balances if b.unit == CREDIT]
+    out = [f"Balances for {period} before netting ({currency})", ""]
+    if money:
+        rows = [[b.payer, "owes", b.payee, format_amount(b.amount, b.unit)] for b in money]
+        out += _table(["payer", "", "payee", "amount"], rows, right={3})
+    else:
+        out.append("Nobody owes anybody money in this period.")
+    if credits:
+        rows = [[b.payer, "owes", b.payee, format_amount(b.amount, CREDIT)] for b in credits]
+        out += ["", "Swap credits (promotion owed in kind):"]
+        out += _table(["member", "", "partner", "credits"], rows, right={3})
+    return "\n".join(out)
+
+
+def balances_csv(balances: list[Balance]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["payer", "payee", "unit", "amount"])
+    for b in balances:
+        writer.writerow([b.payer, b.payee, b.unit, format_amount(b.amount, b.unit)])
+    return out.getvalue()

@@ -1,0 +1,303 @@
+"""Queries and writes, one function each; the booking service composes them.
+
+Writes are insert-if-new (ledger entries) or upserts keyed by natural ids (order snapshots),
+so running any of them twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from alliance.attribution import Attribution, IssuedCoupon
+from alliance.clicks import Click
+from alliance.ledger import BookedKey, Entry, EntryKind, SourceKind
+from alliance.money import from_minor, to_minor
+from alliance.orders import Order
+from alliance.storage.schema import (
+    agreement_versions,
+    clicks,
+    gift_coupons,
+    ledger_entries,
+    orders,
+    periods,
+)
+
+IN_CHUNK = 500
+"""Keys per ``IN (...)`` list: well under SQLite's and PostgreSQL's parameter limits."""
+
+
+def _insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# -- orders -------------------------------------------------------------------------------
+
+
+def stored_revisions(
+    conn: Connection, keys: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """``(member, external_id) -> revision`` of what is stored for these orders."""
+    by_member: dict[str, list[str]] = defaultdict(list)
+    for member, external_id in keys:
+        by_member[member].append(external_id)
+    found: dict[tuple[str, str], str] = {}
+    for member, external_ids in by_member.items():
+        for chunk in _chunks(external_ids):
+            rows = conn.execute(
+                select(orders.c.external_id, orders.c.revision).where(
+                    orders.c.member == member, orders.c.external_id.in_(chunk)
+                )
+            )
+            found.update({(member, ext): revision for ext, revision in rows})
+    return found
+
+
+def stored_digests(conn: Connection, member: str, external_ids: Collection[str]) -> dict[str, str]:
+    """``external_id -> source_digest`` of the stored revision of these orders of one member."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(list(external_ids)):
+        rows = conn.execute(
+            select(orders.c.external_id, orders.c.source_digest).where(
+                orders.c.member == member, orders.c.external_id.in_(chunk)
+            )
+        )
+        found.update({ext: digest for ext, digest in rows})
+    return found
+
+
+def order_row(order: Order, attribution: Attribution | None, booked_at: datetime) -> dict[str, Any]:
+    """The order snapshot: queried columns, plus every other non-personal fact as JSON."""
+    cur = order.currency
+    utm = order.attribution
+    facts = {
+        "currency": cur,
+        "created_at": order.created_at,
+        "modified_at": order.modified_at,
+        "paid_at": order.paid_at,
+        "items_subtotal": str(order.items_subtotal),
+        "discount": str(order.discount_total),
+        "shipping": str(order.shipping_total),
+        "tax": str(order.tax_total),
+        "lines": [
+            [ln.product_id, ln.variation_id, ln.quantity, str(ln.subtotal), str(ln.total), ln.name]
+            for ln in order.lines
+        ],
+        "coupons": order.coupon_codes,
+        "utm": [utm.source_type, utm.utm_source, utm.utm_medium, utm.utm_campaign, utm.utm_content],
+        "evidence": [attribution.evidence.value, attribution.reference] if attribution else None,
+    }
+    return {
+        "member": order.member,
+        "external_id": order.external_id,
+        "number": order.number,
+        "revision": order.revision,
+        "source_digest": order.source_digest,
+        "status": order.status.value,
+        "sale_at": order.sale_date,
+        "items_total_minor": to_minor(order.items_total, cur),
+        "total_minor": to_minor(order.total, cur),
+        "refunded_minor": to_minor(order.refunded_total, cur),
+        "customer_key": order.customer_key,
+        "country": order.country,
+        "state": order.state,
+        "referrer": attribution.referrer if attribution else None,
+        "facts": orjson.dumps(facts).decode(),
+        "booked_at": booked_at,
+    }
+
+
+def upsert_orders(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Store the newest revision of each order (the snapshot; the ledger keeps the history)."""
+    if not rows:
+        return
+    stmt = _insert(conn, orders)
+    updated = {c.name: stmt.excluded[c.name] for c in orders.c if not c.primary_key}
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=["member", "external_id"], set_=updated), rows
+    )
+
+
+# -- ledger -------------------------------------------------------------------------------
+
+
+def booked_for(conn: Connection, refs: Collection[str]) -> dict[str, dict[BookedKey, Decimal]]:
+    """Net booked per source ref and ``(deal, payer, payee, unit)``."""
+    e = ledger_entries.c
+    result: dict[str, dict[BookedKey, Decimal]] = defaultdict(dict)
+    for chunk in _chunks(list(refs)):
+        rows = conn.execute(
+            select(e.source_ref, e.deal_id, e.payer, e.payee, e.unit, func.sum(e.amount_minor))
+            .where(e.source_ref.in_(chunk))
+            .group_by(e.source_ref, e.deal_id, e.payer, e.payee, e.unit)
+        )
+        for ref, deal, payer, payee, unit, minor in rows:
+            result[ref][(deal, payer, payee, unit)] = from_minor(int(minor), unit)
+    return result
+
+
+def insert_entries(conn: Connection, entries: list[Entry], booked_at: datetime) -> int:
+    """Append entries; an id already present is skipped (the write is idempotent)."""
+    if not entries:
+        return 0
+    rows = [
+        {
+            "id": x.id,
+            "source": x.source.value,
+            "source_ref": x.source_ref,
+            "revision": x.revision,
+            "deal_id": x.deal_id,
+            "kind": x.kind.value,
+            "payer": x.payer,
+            "payee": x.payee,
+            "unit": x.unit,
+            "amount_minor": to_minor(x.amount, x.unit),
+            "base_minor": None if x.base is None else to_minor(x.base, x.unit),
+            "period": x.period,
+            "occurred_at": x.occurred_at,
+            "agreement_version": x.agreement_version,
+            "label": x.label[:140],
+            "booked_at": booked_at,
+        }
+        for x in entries
+    ]
+    # RETURNING counts what was really inserted (psycopg reports rowcount -1 here)
+    stmt = _insert(conn, ledger_entries).on_conflict_do_nothing().returning(ledger_entries.c.id)
+    return len(conn.execute(stmt, rows).all())
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(
+        id=row.id,
+        source=SourceKind(row.source),
+        source_ref=row.source_ref,
+        revision=row.revision,
+        deal_id=row.deal_id,
+        kind=EntryKind(row.kind),
+        payer=row.payer,
+        payee=row.payee,
+        unit=row.unit,
+        amount=from_minor(row.amount_minor, row.unit),
+        base=None if row.base_minor is None else from_minor(row.base_minor, row.unit),
+        period=row.period,
+        occurred_at=row.occurred_at,
+        agreement_version=row.agreement_version,
+        label=row.label,
+    )
+
+
+def entries_in_period(conn: Connection, period: str, member: str | None = None) -> list[Entry]:
+    e = ledger_entries.c
+    query = select(ledger_entries).where(e.period == period)
+    if member is not None:
+        query = query.where((e.payer == member) | (e.payee == member))
+    query = query.order_by(e.occurred_at, e.label, e.deal_id, e.booked_at, e.id)
+    return [_entry(row) for row in conn.execute(query)]
+
+
+def all_entries(conn: Connection) -> list[Entry]:
+    e = ledger_entries.c
+    return [_entry(r) for r in conn.execute(select(ledger_entries).order_by(e.booked_at, e.id))]
+
+
+def net_for(conn: Connection, refs: Collection[str]) -> dict[tuple[str, BookedKey], Decimal]:
+    """Net per ``(source_ref, key)`` over all periods: tells whether an accrual still stands."""
+    return {
+        (ref, key): amount
+        for ref, by_key in booked_for(conn, refs).items()
+        for key, amount in by_key.items()
+    }
+
+
+# -- periods, clicks, coupons, agreement versions --------------------------------------
+
+
+def closed_periods(conn: Connection) -> frozenset[str]:
+    return frozenset(conn.execute(select(periods.c.period)).scalars())
+
+
+def close_period(conn: Connection, period: str, at: datetime | None = None) -> bool:
+    """Mark a period closed; ``False`` when it already was."""
+    result = conn.execute(
+        _insert(conn, periods)
+        .values(period=period, closed_at=at or datetime.now(UTC))
+        .on_conflict_do_nothing()
+        .returning(periods.c.period)
+    )
+    return result.first() is not None
+
+
+def clicks_by_id(conn: Connection, ids: Collection[str]) -> dict[str, Click]:
+    found: dict[str, Click] = {}
+    for chunk in _chunks(list(ids)):
+        for row in conn.execute(select(clicks).where(clicks.c.id.in_(chunk))):
+            found[row.id] = Click(
+                id=row.id,
+                source_member=row.source_member,
+                target_member=row.target_member,
+                deal_id=row.deal_id,
+                clicked_at=row.clicked_at,
+                product_id=row.product_id,
+                placement=row.placement,
+                visitor_key=row.visitor_key,
+                agent_class=row.agent_class,
+                valid=row.valid,
+                invalid_reason=row.invalid_reason,
+            )
+    return found
+
+
+def insert_clicks(conn: Connection, new_clicks: Iterable[Click]) -> None:
+    rows = [
+        {
+            "id": c.id,
+            "source_member": c.source_member,
+            "target_member": c.target_member,
+            "deal_id": c.deal_id,
+            "product_id": c.product_id,
+            "placement": c.placement,
+            "clicked_at": c.clicked_at,
+            "visitor_key": c.visitor_key,
+            "agent_class": c.agent_class,
+            "valid": c.valid,
+            "invalid_reason": c.invalid_reason,
+        }
+        for c in new_clicks
+    ]
+    if rows:
+        conn.execute(_insert(conn, clicks).on_conflict_do_nothing(), rows)
+
+
+def gift_coupons_for(
+    conn: Connection, pairs: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], IssuedCoupon]:
+    """Issued gift-pack coupons among ``(member, code)`` pairs."""
+    found: dict[tuple[str, str], IssuedCoupon] = {}
+    pk = tuple_(gift_coupons.c.member, gift_coupons.c.code)
+    for chunk in _chunks(list(pairs)):
+        for row in conn.execute(select(gift_coupons).where(pk.in_(chunk))):
+            found[(row.member, row.code)] = IssuedCoupon(row.code, row.promotion_id, row.member)
+    return found
+
+
+def record_agreement_version(
+    conn: Connection, version: str, source: str, content: str, at: datetime
+) -> None:
+    conn.execute(
+        _insert(conn, agreement_versions)
+        .values(version=version, source=source[:500], content=content, recorded_at=at)
+        .on_conflict_do_nothing()
+    )

@@ -1,0 +1,137 @@
+"""The database schema, once. Alembic migrations in ``migrations/`` create exactly this.
+
+Money is stored as integers of the unit's minor unit (fen for CNY, whole credits for swaps)
+so sums are exact in SQLite and PostgreSQL alike; the domain converts to ``Decimal``.
+Nothing personal is stored: ``customer_key`` is a keyed hash, region is country and state.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, stored naive UTC everywhere."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    }
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("member", String(64), primary_key=True),
+    Column("external_id", String(64), primary_key=True),
+    Column("number", String(64), nullable=False),
+    Column("revision", String(48), nullable=False),
+    Column("source_digest", String(32), nullable=False),  # keyed hash of the last document seen
+    Column("status", String(24), nullable=False),
+    Column("sale_at", UTCDateTime, nullable=False),  # paid date, else created date
+    Column("items_total_minor", BigInteger, nullable=False),  # items after discount, no tax
+    Column("total_minor", BigInteger, nullable=False),
+    Column("refunded_minor", BigInteger, nullable=False),
+    Column("customer_key", String(64), nullable=False),  # HMAC of the email, never the email
+    Column("country", String(8), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("referrer", String(64)),  # the partner the order is attributed to, if any
+    Column("facts", Text, nullable=False),  # JSON: the rest of the order's non-personal facts
+    Column("booked_at", UTCDateTime, nullable=False),
+    Index(None, "sale_at"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("source", String(8), nullable=False),
+    Column("source_ref", String(140), nullable=False),
+    Column("revision", String(48), nullable=False),
+    Column("deal_id", String(64), nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("payer", String(64), nullable=False),
+    Column("payee", String(64), nullable=False),
+    Column("unit", String(8), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("base_minor", BigInteger),
+    Column("period", String(7), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("agreement_version", String(32), nullable=False),
+    Column("label", String(140), nullable=False),
+    Column("booked_at", UTCDateTime, nullable=False),
+    Index(None, "source_ref"),
+    Index(None, "period"),
+)
+
+periods = Table(
+    "periods",
+    metadata,
+    Column("period", String(7), primary_key=True),
+    Column("closed_at", UTCDateTime, nullable=False),
+)
+
+clicks = Table(
+    "clicks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("source_member", String(64), nullable=False),
+    Column("target_member", String(64), nullable=False),
+    Column("deal_id", String(64), nullable=False),
+    Column("product_id", String(64), nullable=False),
+    Column("placement", String(32), nullable=False),
+    Column("clicked_at", UTCDateTime, nullable=False),
+    Column("visitor_key", String(64), nullable=False),
+    Column("agent_class", String(16), nullable=False),
+    Column("valid", Boolean, nullable=False),
+    Column("invalid_reason", String(64), nullable=False),
+)
+
+gift_coupons = Table(
+    "gift_coupons",
+    metadata,
+    Column("member", String(64), primary_key=True),  # the store the code is valid in
+    Column("code", String(64), primary_key=True),  # lowercased
+    Column("promotion_id", String(64), nullable=False),
+    Column("trigger_ref", String(140), nullable=False),  # the qualifying order
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+agreement_versions = Table(
+    "agreement_versions",
+    metadata,
+    Column("version", String(32), primary_key=True),
+    Column("source", String(500), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,225 @@
+"""Benchmark: 100,000 WooCommerce orders through mapping, attribution, commission and ledger.
+
+    python bench/ledger.py [--orders 100000] [--keep DIR]
+
+Measured in the same run, on the same pages of order JSON:
+  baseline   plain ``json.loads`` of every page (what merely reading the orders costs)
+  first      parse + map + attribute + commission + book into a fresh SQLite file
+  replay     the same pages again: must book nothing, and run at least twice as fast
+
+Goals (issue 2): first-pass rate >= 0.5 x the json.loads rate; replay >= 2 x the first pass.
+Not a timed test: machines are shared and noisy; read the ratios, not the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import orjson
+
+from alliance.agreement.parse import load_agreement
+from alliance.booking import BookingResult, book_clicks
+from alliance.clicks import Click
+from alliance.storage.database import open_database
+from alliance.storage.schema import gift_coupons
+from connector.woocommerce.fixtures import woo_order
+from connector.woocommerce.ingest import ingest_orders
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = b"bench-secret-bench-secret-bench-secret-0000"
+PAGE = 100  # orders per page, as GET /orders?per_page=100 returns them
+START = datetime(2026, 12, 1, tzinfo=UTC)
+PRODUCTS = {
+    "li": [
+        (101, "Organic cotton bodysuit", Decimal("129.00")),
+        (102, "Swaddle set", Decimal("219.00")),
+    ],
+    "wang": [(201, "Natural baby wash", Decimal("59.00")), (202, "Massage oil", Decimal("88.00"))],
+    "zhang": [(301, "Shape sorter", Decimal("139.00")), (302, "Name puzzle", Decimal("189.00"))],
+    "zhao": [
+        (401, "Newborn session", Decimal("1280.00")),
+        (402, "Mini session", Decimal("680.00")),
+    ],
+}
+COUPONS = {"li": "WANG-LOVES-LI", "wang": "LI-FRIENDS", "zhang": "WANG-TOYS", "zhao": "ZHANG-PHOTO"}
+CLICK_TARGETS = {"wang": "li-wang", "zhao": "li-zhao"}
+
+
+def generate(count: int, rng: random.Random) -> tuple[dict[str, list[str]], list[Click], Counter]:
+    """Pages of WooCommerce JSON per member with a realistic mix, plus the clicks they cite."""
+    clicks: list[Click] = []
+    mix: Counter = Counter()
+    orders: dict[str, list[dict]] = {m: [] for m in PRODUCTS}
+    members = list(PRODUCTS)
+    for n in range(count):
+        member = members[n % 4]
+        created = START + timedelta(seconds=n * 20)
+        coupons, attribution, refunds = [], None, None
+        roll = rng.random()
+        if roll < 0.25:
+            coupons = [(COUPONS[member], Decimal("5.00"))]
+            mix["referral coupon"] += 1
+        elif roll < 0.30 and member != "li":
+            coupons = [(f"GIFT-{n:06d}", Decimal("10.00"))]
+            mix["gift-pack coupon"] += 1
+        elif roll < 0.40 and member in CLICK_TARGETS:
+            click_id = f"k{n:07d}"
+            clicks.append(
+                Click(click_id, "li", member, CLICK_TARGETS[member], created - timedelta(hours=1))
+            )
+            attribution = {
+                "utm_source": "alliance",
+                "utm_campaign": CLICK_TARGETS[member],
+                "utm_content": click_id,
+            }
+            mix["tracked click"] += 1
+        else:
+            mix["organic"] += 1
+        status = rng.choices(
+            ["completed", "processing", "pending", "cancelled", "refunded"], [70, 15, 6, 5, 4]
+        )[0]
+        if status == "completed" and rng.random() < 0.08:
+            refunds = [Decimal("10.00")]
+            mix["partial refund"] += 1
+        mix[status] += 1
+        picks = rng.sample(PRODUCTS[member], k=rng.choice([1, 2]))
+        orders[member].append(
+            woo_order(
+                100_000 + n,
+                status=status,
+                created=created,
+                lines=[(pid, name, rng.choice([1, 2]), price) for pid, name, price in picks],
+                coupons=coupons,
+                refunds=refunds,
+                attribution=attribution,
+                tax_rate=Decimal("0.13"),
+                cod=status == "processing" and rng.random() < 0.2,
+                rng=rng,
+            )
+        )
+    pages = {
+        m: [json.dumps(lst[i : i + PAGE], ensure_ascii=False) for i in range(0, len(lst), PAGE)]
+        for m, lst in orders.items()
+    }
+    return pages, clicks, mix
+
+
+def baseline(pages: dict[str, list[str]], loads=json.loads) -> float:
+    """Seconds to merely parse every page (best of three)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for member_pages in pages.values():
+            for page in member_pages:
+                loads(page)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def pipeline(engine, agreement, pages: dict[str, list[str]]) -> tuple[float, BookingResult]:
+    """What a sync does with each page: parse, skip what is known, map (firewall), book."""
+    total = BookingResult()
+    started = time.perf_counter()
+    for member, member_pages in pages.items():
+        batch: list = []
+        for page in member_pages:
+            batch += orjson.loads(page)
+            if len(batch) >= 1000:
+                total.add(ingest_orders(engine, agreement, batch, member=member, secret=SECRET))
+                batch = []
+        total.add(ingest_orders(engine, agreement, batch, member=member, secret=SECRET))
+    return time.perf_counter() - started, total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="keep the SQLite file in this directory")
+    args = parser.parse_args()
+
+    agreement = load_agreement(ROOT / "examples" / "alliance.toml")
+    print(f"generating {args.orders:,} WooCommerce orders ...", flush=True)
+    pages, clicks, mix = generate(args.orders, random.Random(2))
+    size = sum(len(p) for ps in pages.values() for p in ps)
+    print(
+        f"  {size / args.orders:,.0f} bytes of JSON per order; mix: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(mix.items()))
+    )
+
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-ledger-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / "bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    engine = open_database(f"sqlite:///{db}")
+    book_clicks(engine, agreement, clicks)
+    with engine.begin() as conn:  # the gift-pack coupons the promotion issued earlier
+        conn.execute(
+            gift_coupons.insert(),
+            [
+                {
+                    "member": m,
+                    "code": f"gift-{n:06d}",
+                    "promotion_id": "newborn-gift-pack",
+                    "trigger_ref": "li/1",
+                    "created_at": START,
+                    "expires_at": START + timedelta(days=60),
+                }
+                for n in range(args.orders)
+                for m in ("wang", "zhang", "zhao")
+                if n % 4 == list(PRODUCTS).index(m)
+            ],
+        )
+
+    json_seconds = baseline(pages)
+    orjson_seconds = baseline(pages, orjson.loads)
+    first_seconds, first = pipeline(engine, agreement, pages)
+    replay_seconds, replay = pipeline(engine, agreement, pages)
+    engine.dispose()
+
+    n = args.orders
+    rates = {
+        "json.loads only (baseline)": n / json_seconds,
+        "orjson.loads only (our parser)": n / orjson_seconds,
+        "end to end, first pass": n / first_seconds,
+        "end to end, replay (unchanged)": n / replay_seconds,
+    }
+    print()
+    for label, rate in rates.items():
+        print(f"{label:32s} {rate:>10,.0f} orders/s  ({n / rate:6.2f} s)")
+    print(
+        f"first pass: {first.entries_booked:,} entries booked, {first.attributed:,} orders "
+        f"attributed, {len(first.rejected)} rejected; replay: {replay.entries_booked} booked"
+    )
+    first_rate = rates["end to end, first pass"]
+    checks = [
+        ("first pass / json.loads", first_rate / rates["json.loads only (baseline)"], 0.5),
+        ("replay / first pass", rates["end to end, replay (unchanged)"] / first_rate, 2.0),
+        ("first pass / orjson.loads", first_rate / rates["orjson.loads only (our parser)"], None),
+    ]
+    print()
+    for label, ratio, goal in checks:
+        verdict = (
+            "(the overhead over our own parser)"
+            if goal is None
+            else (f"(goal >= {goal:.2f}) {'OK' if ratio >= goal else 'MISSED'}")
+        )
+        print(f"ratio {label:26s} {ratio:5.2f}  {verdict}")
+    print(f"replay booked nothing            {'OK' if replay.entries_booked == 0 else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Talking to storefronts: the Storefront protocol and its adapters."""

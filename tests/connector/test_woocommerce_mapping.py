@@ -1,0 +1,345 @@
+"""WooCommerce order JSON -> domain Order: facts kept exactly, people never."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from alliance.errors import OrderDataError
+from alliance.orders import AttributionFields, Order, OrderLine, OrderStatus
+from connector.woocommerce.fixtures import PERSONAL_STRINGS, distinctive_customer, woo_order
+from connector.woocommerce.mapping import describe_order, map_order
+
+SECRET = b"alliance-test-secret"
+CREATED = datetime(2026, 12, 1, 2, 3, 4, tzinfo=UTC)
+
+
+def mapped(raw: dict[str, Any]) -> Order:
+    return map_order(raw, member="wang", secret=SECRET)
+
+
+def refused(raw: Any, position: int | None = None) -> OrderDataError:
+    with pytest.raises(OrderDataError) as caught:
+        map_order(raw, member="wang", secret=SECRET, position=position)
+    return caught.value
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string inside a mapped Order, however deeply nested."""
+    if isinstance(value, str):
+        return [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [s for f in dataclasses.fields(value) for s in strings_in(getattr(value, f.name))]
+    if isinstance(value, tuple | list):
+        return [s for item in value for s in strings_in(item)]
+    return []
+
+
+def full_order(**overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "status": "completed",
+        "created": CREATED,
+        "lines": [(101, "Bodysuit", 2, Decimal("50.00")), (205, "Swaddle", 1, Decimal("100.00"))],
+        "coupons": [
+            ("GIFT-WANG30", Decimal(30)),
+            ("Save10", Decimal(10)),
+            ("gift-wang30", Decimal(5)),
+        ],
+        "refunds": [Decimal("20"), Decimal("5.50")],
+        "tax_rate": Decimal("0.13"),
+        "attribution": {
+            "utm_source": "alliance",
+            "utm_campaign": "li-to-wang",
+            "utm_content": "c7",
+        },
+    }
+    args.update(overrides)
+    return woo_order(2001, **args)
+
+
+def test_a_full_fixture_order_maps_to_exactly_the_expected_order() -> None:
+    raw = full_order(customer={**distinctive_customer("X"), "email": "mei@example.com"})
+    paid = datetime(2026, 12, 1, 2, 4, 4, tzinfo=UTC)
+    expected = Order(
+        member="wang",
+        external_id="2001",
+        number="2001",
+        status=OrderStatus.COMPLETED,
+        currency="CNY",
+        created_at=CREATED,
+        modified_at=datetime(2026, 12, 3, 2, 4, 4, tzinfo=UTC),
+        paid_at=paid,
+        items_subtotal=Decimal("200.00"),
+        items_total=Decimal("155.00"),
+        discount_total=Decimal("45.00"),
+        shipping_total=Decimal("10.00"),
+        tax_total=Decimal("21.46"),
+        total=Decimal("186.46"),
+        refunded_total=Decimal("25.50"),
+        lines=(
+            OrderLine("101", 2, Decimal("100.00"), Decimal("77.50"), "Bodysuit", "", "SKU-101"),
+            OrderLine("205", 1, Decimal("100.00"), Decimal("77.50"), "Swaddle", "", "SKU-205"),
+        ),
+        coupon_codes=("gift-wang30", "save10"),
+        attribution=AttributionFields("utm", "alliance", "", "li-to-wang", "c7"),
+        customer_key=hmac.new(SECRET, b"mei@example.com", hashlib.sha256).hexdigest(),
+        country="CN",
+        state="CN10",
+    )
+    order = mapped(raw)
+    assert order == expected
+    assert order.created_at.utcoffset() is not None and order.created_at.utcoffset().seconds == 0
+    assert all(isinstance(line.total, Decimal) for line in order.lines)
+
+
+def test_the_mapped_order_contains_none_of_the_customers_personal_data() -> None:
+    tag = "ZQXLEAK"
+    customer = distinctive_customer(tag)
+    order = mapped(full_order(customer=customer))
+    texts = [repr(order), str(order), *strings_in(order)]
+    for field_name in PERSONAL_STRINGS:
+        marker = customer[field_name]
+        assert tag in marker
+        assert not any(marker in text for text in texts), field_name
+    assert not any(tag in text for text in texts)
+    assert not any(tag.lower() in text.lower() for text in texts)
+
+
+def test_customer_key_is_the_hmac_of_the_normalised_email() -> None:
+    expected = hmac.new(SECRET, b"mei@example.com", hashlib.sha256).hexdigest()
+    keys = set()
+    for email in ("  Mei@Example.COM ", "mei@example.com"):
+        customer = {**distinctive_customer("K"), "email": email}
+        keys.add(mapped(full_order(customer=customer)).customer_key)
+    assert keys == {expected}
+
+
+def test_an_order_without_an_email_has_an_empty_customer_key() -> None:
+    raw = full_order()
+    raw["billing"]["email"] = ""
+    assert mapped(raw).customer_key == ""
+    raw["billing"] = None
+    assert mapped(raw).customer_key == ""
+
+
+def test_negative_refund_strings_add_up_to_a_positive_refunded_total() -> None:
+    raw = full_order()
+    assert [r["total"] for r in raw["refunds"]] == ["-5.50", "-20.00"]
+    assert mapped(raw).refunded_total == Decimal("25.50")
+    raw["refunds"][0]["total"] = "5.50"  # a positive amount counts by its magnitude too
+    assert mapped(raw).refunded_total == Decimal("25.50")
+
+
+def test_a_cash_on_delivery_processing_order_has_no_paid_date() -> None:
+    raw = woo_order(3001, cod=True)
+    assert raw["status"] == "processing" and raw["date_paid_gmt"] is None
+    order = mapped(raw)
+    assert order.paid_at is None
+    assert order.counts_as_sale
+    assert order.sale_date == order.created_at
+
+
+def test_coupon_codes_are_lowercased_stripped_and_deduplicated_in_order() -> None:
+    raw = full_order()
+    raw["coupon_lines"][1]["code"] = "  SAVE10 "
+    assert mapped(raw).coupon_codes == ("gift-wang30", "save10")
+
+
+def test_attribution_keeps_five_fields_and_reads_none_as_empty() -> None:
+    raw = full_order(attribution={"utm_source": "alliance", "utm_medium": "(none)"})
+    assert mapped(raw).attribution == AttributionFields(source_type="utm", utm_source="alliance")
+
+
+def test_an_order_without_attribution_meta_has_empty_attribution() -> None:
+    assert mapped(full_order(attribution=None)).attribution == AttributionFields()
+
+
+def test_region_falls_back_to_the_shipping_address() -> None:
+    raw = full_order()
+    raw["billing"]["country"] = ""
+    raw["shipping"].update(country="de", state="by")
+    order = mapped(raw)
+    assert (order.country, order.state) == ("DE", "BY")
+
+
+def test_a_free_text_state_is_cut_to_a_short_code() -> None:
+    raw = full_order()
+    raw["billing"]["state"] = "Bavaria and beyond"
+    assert mapped(raw).state == "BAVARIA"
+
+
+def test_the_number_falls_back_to_the_id() -> None:
+    raw = full_order()
+    del raw["number"]
+    assert mapped(raw).number == "2001"
+
+
+@pytest.mark.parametrize("suffix", ["", "Z", "+00:00"])
+def test_gmt_dates_become_aware_utc_datetimes(suffix: str) -> None:
+    raw = full_order()
+    raw["date_created_gmt"] = "2026-12-01T02:03:04" + suffix
+    assert mapped(raw).created_at == CREATED
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2026-12-01", "2026-12-01 02:03:04", "2026-12-01T02:03:04+08:00", "yesterday",
+     "2026-13-45T00:00:00", "20261201T020304", 1764554584, ""],
+)  # fmt: skip
+def test_a_malformed_date_is_refused(value: object) -> None:
+    raw = full_order()
+    raw["date_modified_gmt"] = value
+    assert refused(raw).field == "date_modified_gmt"
+
+
+def _set(raw: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    target: Any = raw
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    key: Any = int(last) if last.isdigit() else last
+    if value is KeyError:
+        del target[key]
+    else:
+        target[key] = value
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "message"),
+    [
+        ("total", KeyError, "total", "missing"),
+        ("total", None, "total", "missing"),
+        ("total", "12,50", "total", "12.50"),
+        ("total", "", "total", "12.50"),
+        ("total", "1e3", "total", "12.50"),
+        ("total", "-5.00", "total", "negative"),
+        ("discount_total", "NaN", "discount_total", "12.50"),
+        ("line_items.1.subtotal", None, "line_items[1].subtotal", "missing"),
+        ("line_items.0.total", "9,90", "line_items[0].total", "12.50"),
+        ("line_items.1.quantity", -1, "line_items[1].quantity", "negative quantity"),
+        ("line_items.1.quantity", 1.5, "line_items[1].quantity", "whole number"),
+        ("line_items.0", "a line", "line_items[0]", "expected an object"),
+        ("status", "shipped", "status", "unknown status 'shipped'"),
+        ("status", None, "status", "unknown status"),
+        ("currency", "cny", "currency", "3-letter"),
+        ("date_modified_gmt", KeyError, "date_modified_gmt", "missing"),
+        ("date_created_gmt", None, "date_created_gmt", "missing"),
+        ("refunds.0.total", "-5,50", "refunds[0].total", "12.50"),
+        ("coupon_lines.0.code", 5, "coupon_lines[0].code", "expected text"),
+        ("line_items", KeyError, "line_items", "expected a list"),
+        ("billing", "somewhere", "billing", "expected an object"),
+        ("billing.email", ["a@b.c"], "billing.email", "expected text, got a list"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_order_and_the_field(
+    path: str, value: Any, field: str, message: str
+) -> None:
+    raw = full_order()
+    _set(raw, path, value)
+    error = refused(raw)
+    assert (error.order, error.field) == ("#2001 (id 2001)", field)
+    assert message in error.message
+    assert str(error).startswith(f"order #2001 (id 2001): {field}: ")
+
+
+def test_an_order_without_a_usable_id_is_named_by_its_position() -> None:
+    raw = full_order()
+    raw["id"] = "2001"
+    raw["number"] = "A-17"
+    error = refused(raw, position=4)
+    assert (error.order, error.field) == ("#A-17 (at index 4)", "id")
+    assert refused([1, 2], position=7).order == "at index 7"
+    assert refused("nope").field == "(whole order)"
+    assert describe_order(None) == "(unidentified)"
+
+
+def test_invalid_utf8_in_a_kept_string_is_refused_naming_the_field() -> None:
+    raw = full_order()
+    raw["line_items"][1]["name"] = "Swaddle \udcff\udc80"
+    error = refused(raw)
+    assert (error.field, error.message) == ("line_items[1].name", "invalid UTF-8")
+
+
+def test_invalid_utf8_in_the_email_is_refused_without_quoting_it() -> None:
+    raw = full_order(customer=distinctive_customer("SECRETMARK"))
+    raw["billing"]["email"] = "SECRETMARK\udce9@example.com"
+    error = refused(raw)
+    assert (error.field, error.message) == ("billing.email", "invalid UTF-8")
+    assert "SECRETMARK" not in str(error)
+
+
+def test_invalid_utf8_in_fields_we_drop_does_not_matter() -> None:
+    raw = full_order()
+    raw["billing"]["first_name"] = "M\udcffei"
+    raw["customer_note"] = "\udc80"
+    assert mapped(raw).external_id == "2001"
+
+
+def test_line_price_is_a_number_that_is_never_used_for_money() -> None:
+    raw = full_order()
+    assert isinstance(raw["line_items"][0]["price"], float)
+    raw["line_items"][0]["price"] = "not money"
+    assert mapped(raw).lines[0].total == Decimal("77.50")
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        ("<script>alert('x')</script>", "<script>alert('x')</script>"),
+        ("Baby\x00 wrap\x1b[31m\r\n", "Baby wrap[31m"),
+        ("\u202eevil\u200b name\ufeff", "evil name"),
+        ("x" * 10_000, "x" * 200),
+        ("   ", ""),
+    ],
+)
+def test_hostile_product_names_are_kept_only_as_safe_trimmed_text(name: str, kept: str) -> None:
+    raw = full_order()
+    raw["line_items"][0]["name"] = name
+    raw["line_items"][0]["sku"] = "S" * 5000
+    line = mapped(raw).lines[0]
+    assert line.name == kept
+    assert line.sku == "S" * 100
+
+
+def test_mapping_does_not_modify_its_input() -> None:
+    raw = full_order()
+    before = copy.deepcopy(raw)
+    mapped(raw)
+    assert raw == before
+
+
+SECTION_2_FIELDS = (
+    "id", "parent_id", "number", "order_key", "created_via", "version", "status", "currency",
+    "date_created", "date_created_gmt", "date_modified", "date_modified_gmt", "date_paid",
+    "date_paid_gmt", "date_completed", "date_completed_gmt", "discount_total", "discount_tax",
+    "shipping_total", "shipping_tax", "cart_tax", "total", "total_tax", "prices_include_tax",
+    "customer_id", "customer_ip_address", "customer_user_agent", "customer_note", "billing",
+    "shipping", "payment_method", "payment_method_title", "transaction_id", "cart_hash",
+    "payment_url", "is_editable", "needs_payment", "needs_processing", "meta_data", "line_items",
+    "coupon_lines", "tax_lines", "shipping_lines", "fee_lines", "refunds",
+)  # fmt: skip
+
+
+def test_the_fixture_carries_every_field_the_orders_api_returns() -> None:
+    raw = full_order()
+    assert set(SECTION_2_FIELDS) <= set(raw)
+    assert set(raw["line_items"][0]) >= {"id", "name", "product_id", "variation_id", "quantity",
+        "tax_class", "subtotal", "subtotal_tax", "total", "total_tax", "taxes", "meta_data", "sku",
+        "price", "image", "parent_name"}  # fmt: skip
+    assert {"email", "phone"} <= set(raw["billing"]) and "phone" in raw["shipping"]
+    keys = [m["key"] for m in raw["meta_data"] if m["key"].startswith("_wc_order_attribution_")]
+    assert len(keys) == 17
+    assert raw["date_created_gmt"] == "2026-12-01T02:03:04"
+    assert raw["date_created"] == "2026-12-01T10:03:04"  # site-local, Asia/Shanghai
+
+
+def test_fixtures_are_deterministic_given_their_arguments() -> None:
+    assert woo_order(77, tax_rate=Decimal("0.09")) == woo_order(77, tax_rate=Decimal("0.09"))
+    assert woo_order(77)["billing"] != woo_order(78)["billing"]
