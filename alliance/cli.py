@@ -114,22 +114,20 @@ def check(file: Path | None) -> None:
 @friendly
 def import_orders(member: str, file: Path) -> None:
     """Import WooCommerce orders (a JSON list as GET /orders returns it) and book them."""
-    from alliance.booking import book_orders
-    from alliance.orders import Order
     from alliance.reporting import record_agreement
-    from connector.woocommerce.mapping import read_orders_file
+    from connector.woocommerce.files import read_orders_document
+    from connector.woocommerce.ingest import ingest_orders
 
     settings = _settings()
     agreement = _agreement()
     if member not in agreement.members:
         known = ", ".join(sorted(agreement.members))
         _fail(f"member {member!r} is not in {agreement.source}; members are: {known}")
-    items = read_orders_file(file, member=member, secret=settings.require_secret())
+    secret = settings.require_secret()
+    documents = read_orders_document(file)
     engine = _engine()
     record_agreement(engine, agreement)
-    r = book_orders(engine, agreement, [o for o in items if isinstance(o, Order)])
-    r.rejected[:0] = [o for o in items if not isinstance(o, Order)]
-    r.orders_seen = len(items)
+    r = ingest_orders(engine, agreement, documents, member=member, secret=secret)
     click.echo(
         f"{file}: {r.orders_seen} order(s) read for {member}: {r.orders_applied} booked as new "
         f"revisions, {r.orders_unchanged} unchanged, {r.attributed} attributed to a partner, "

@@ -21,14 +21,14 @@ from pathlib import Path
 
 from alliance import report
 from alliance.agreement.parse import load_agreement
-from alliance.booking import book_clicks, book_orders
+from alliance.booking import book_clicks
 from alliance.clicks import Click
-from alliance.orders import Order
 from alliance.periods import period_of
 from alliance.reporting import close_period, member_statement, period_balances, record_agreement
 from alliance.storage.database import open_database
+from connector.woocommerce.files import read_orders_document
 from connector.woocommerce.fixtures import woo_order
-from connector.woocommerce.mapping import read_orders_file
+from connector.woocommerce.ingest import ingest_orders
 
 EXAMPLE = Path(__file__).with_name("data") / "example-alliance.toml"
 DEMO_SECRET = "demo-only-secret-do-not-use-in-production-0000"
@@ -90,12 +90,10 @@ def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
     for member, orders in raw.items():
         path = directory / f"orders-{member}.json"
         path.write_text(json.dumps(orders, ensure_ascii=False, indent=1), encoding="utf-8")
-        mapped = [
-            o
-            for o in read_orders_file(path, member=member, secret=secret.encode())
-            if isinstance(o, Order)
-        ]
-        booked += book_orders(engine, agreement, mapped, now=now).entries_booked
+        documents = read_orders_document(path)
+        booked += ingest_orders(
+            engine, agreement, documents, member=member, secret=secret.encode()
+        ).entries_booked
 
     previous = period_of(start, agreement.settings.timezone)
     current = period_of(now, agreement.settings.timezone)
@@ -104,12 +102,10 @@ def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
         close_period(engine, previous)
         path = directory / "orders-wang-late.json"
         path.write_text(json.dumps([late], ensure_ascii=False), encoding="utf-8")
-        mapped = [
-            o
-            for o in read_orders_file(path, member="wang", secret=secret.encode())
-            if isinstance(o, Order)
-        ]
-        booked += book_orders(engine, agreement, mapped, now=now).entries_booked
+        documents = read_orders_document(path)
+        booked += ingest_orders(
+            engine, agreement, documents, member="wang", secret=secret.encode()
+        ).entries_booked
 
     total_orders = sum(len(v) for v in raw.values())
     echo(

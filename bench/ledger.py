@@ -34,7 +34,7 @@ from alliance.clicks import Click
 from alliance.storage.database import open_database
 from alliance.storage.schema import gift_coupons
 from connector.woocommerce.fixtures import woo_order
-from connector.woocommerce.ingest import ingest_orders
+from connector.woocommerce.ingest import ingest_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = b"bench-secret-bench-secret-bench-secret-0000"
@@ -132,13 +132,7 @@ def pipeline(engine, agreement, pages: dict[str, list[str]]) -> tuple[float, Boo
     total = BookingResult()
     started = time.perf_counter()
     for member, member_pages in pages.items():
-        batch: list = []
-        for page in member_pages:
-            batch += orjson.loads(page)
-            if len(batch) >= 1000:
-                total.add(ingest_orders(engine, agreement, batch, member=member, secret=SECRET))
-                batch = []
-        total.add(ingest_orders(engine, agreement, batch, member=member, secret=SECRET))
+        total.add(ingest_pages(engine, agreement, member_pages, member=member, secret=SECRET))
     return time.perf_counter() - started, total
 
 

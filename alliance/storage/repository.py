@@ -21,6 +21,7 @@ from alliance.clicks import Click
 from alliance.ledger import BookedKey, Entry, EntryKind, SourceKind
 from alliance.money import from_minor, to_minor
 from alliance.orders import Order
+from alliance.storage import bulk
 from alliance.storage.schema import (
     agreement_versions,
     clicks,
@@ -79,7 +80,14 @@ def stored_digests(conn: Connection, member: str, external_ids: Collection[str])
     return found
 
 
-def order_row(order: Order, attribution: Attribution | None, booked_at: datetime) -> dict[str, Any]:
+ORDER_COLUMNS = tuple(c.name for c in orders.c)
+_ORDER_UPSERT = 1
+_ENTRY_INSERT = 2
+
+
+def order_row(
+    order: Order, attribution: Attribution | None, booked_at: datetime
+) -> tuple[Any, ...]:
     """The order snapshot: queried columns, plus every other non-personal fact as JSON."""
     cur = order.currency
     utm = order.attribution
@@ -100,35 +108,32 @@ def order_row(order: Order, attribution: Attribution | None, booked_at: datetime
         "utm": [utm.source_type, utm.utm_source, utm.utm_medium, utm.utm_campaign, utm.utm_content],
         "evidence": [attribution.evidence.value, attribution.reference] if attribution else None,
     }
-    return {
-        "member": order.member,
-        "external_id": order.external_id,
-        "number": order.number,
-        "revision": order.revision,
-        "source_digest": order.source_digest,
-        "status": order.status.value,
-        "sale_at": order.sale_date,
-        "items_total_minor": to_minor(order.items_total, cur),
-        "total_minor": to_minor(order.total, cur),
-        "refunded_minor": to_minor(order.refunded_total, cur),
-        "customer_key": order.customer_key,
-        "country": order.country,
-        "state": order.state,
-        "referrer": attribution.referrer if attribution else None,
-        "facts": orjson.dumps(facts).decode(),
-        "booked_at": booked_at,
-    }
+    return (  # in ORDER_COLUMNS order
+        order.member,
+        order.external_id,
+        order.number,
+        order.revision,
+        order.source_digest,
+        order.status.value,
+        order.sale_date,
+        to_minor(order.items_total, cur),
+        to_minor(order.total, cur),
+        to_minor(order.refunded_total, cur),
+        order.customer_key,
+        order.country,
+        order.state,
+        attribution.referrer if attribution else None,
+        orjson.dumps(facts).decode(),
+        booked_at,
+    )
 
 
-def upsert_orders(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def upsert_orders(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Store the newest revision of each order (the snapshot; the ledger keeps the history)."""
-    if not rows:
-        return
     stmt = _insert(conn, orders)
     updated = {c.name: stmt.excluded[c.name] for c in orders.c if not c.primary_key}
-    conn.execute(
-        stmt.on_conflict_do_update(index_elements=["member", "external_id"], set_=updated), rows
-    )
+    stmt = stmt.on_conflict_do_update(index_elements=["member", "external_id"], set_=updated)
+    bulk.execute_many(conn, _ORDER_UPSERT, stmt, ORDER_COLUMNS, rows)
 
 
 # -- ledger -------------------------------------------------------------------------------
@@ -149,34 +154,34 @@ def booked_for(conn: Connection, refs: Collection[str]) -> dict[str, dict[Booked
     return result
 
 
+ENTRY_COLUMNS = tuple(c.name for c in ledger_entries.c)
+
+
 def insert_entries(conn: Connection, entries: list[Entry], booked_at: datetime) -> int:
-    """Append entries; an id already present is skipped (the write is idempotent)."""
-    if not entries:
-        return 0
+    """Append entries; an id already present is skipped. Returns how many were new."""
     rows = [
-        {
-            "id": x.id,
-            "source": x.source.value,
-            "source_ref": x.source_ref,
-            "revision": x.revision,
-            "deal_id": x.deal_id,
-            "kind": x.kind.value,
-            "payer": x.payer,
-            "payee": x.payee,
-            "unit": x.unit,
-            "amount_minor": to_minor(x.amount, x.unit),
-            "base_minor": None if x.base is None else to_minor(x.base, x.unit),
-            "period": x.period,
-            "occurred_at": x.occurred_at,
-            "agreement_version": x.agreement_version,
-            "label": x.label[:140],
-            "booked_at": booked_at,
-        }
+        (  # in ENTRY_COLUMNS order
+            x.id,
+            x.source.value,
+            x.source_ref,
+            x.revision,
+            x.deal_id,
+            x.kind.value,
+            x.payer,
+            x.payee,
+            x.unit,
+            to_minor(x.amount, x.unit),
+            None if x.base is None else to_minor(x.base, x.unit),
+            x.period,
+            x.occurred_at,
+            x.agreement_version,
+            x.label[:140],
+            booked_at,
+        )
         for x in entries
     ]
-    # RETURNING counts what was really inserted (psycopg reports rowcount -1 here)
-    stmt = _insert(conn, ledger_entries).on_conflict_do_nothing().returning(ledger_entries.c.id)
-    return len(conn.execute(stmt, rows).all())
+    stmt = _insert(conn, ledger_entries).on_conflict_do_nothing()
+    return bulk.execute_many(conn, _ENTRY_INSERT, stmt, ENTRY_COLUMNS, rows)
 
 
 def _entry(row: Any) -> Entry:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
 from itertools import islice
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy import Engine
 from alliance.agreement import Agreement
 from alliance.booking import BATCH_SIZE, BookingResult, book_orders, unchanged_documents
 from alliance.errors import OrderDataError
+from alliance.gcpause import collector_paused
 from alliance.orders import Order
 from connector.woocommerce.mapping import map_orders
 
@@ -48,24 +48,56 @@ def ingest_orders(
     """Book WooCommerce order documents of one member; bad ones come back in ``rejected``."""
     total = BookingResult()
     for chunk in _batched(documents, batch_size):
-        digests: dict[str, str] = {}
-        for raw in chunk:
-            if isinstance(raw, Mapping) and isinstance(raw.get("id"), int):
-                digests[str(raw["id"])] = source_digest(raw, secret)
-        known = unchanged_documents(engine, member, digests)
-        todo = [
-            raw for raw in chunk if not (isinstance(raw, Mapping) and str(raw.get("id")) in known)
-        ]
-        orders: list[Order] = []
-        rejected: list[OrderDataError] = []
-        for item in map_orders(todo, member=member, secret=secret):
-            if isinstance(item, Order):
-                orders.append(replace(item, source_digest=digests.get(item.external_id, "")))
-            else:
-                rejected.append(item)
-        result = book_orders(engine, agreement, orders, batch_size=batch_size)
-        result.orders_seen = len(chunk)
-        result.orders_unchanged += len(chunk) - len(todo)
-        result.rejected[:0] = rejected
-        total.add(result)
+        with collector_paused():
+            total.add(_ingest_batch(engine, agreement, chunk, member=member, secret=secret))
     return total
+
+
+def ingest_pages(
+    engine: Engine,
+    agreement: Agreement,
+    pages: Iterable[bytes | str],
+    *,
+    member: str,
+    secret: bytes,
+    batch_size: int = BATCH_SIZE,
+) -> BookingResult:
+    """Book pages of ``GET /orders`` JSON (each a list of orders), parsing them batch by batch.
+
+    Parsing happens inside the batch so the collector pause covers the parsed documents too.
+    The caller has already checked that each page is JSON (the connector's response checks).
+    """
+    total = BookingResult()
+    batch: list[Any] = []
+    pending = iter(pages)
+    while True:
+        with collector_paused():
+            for page in pending:
+                batch += orjson.loads(page)
+                if len(batch) >= batch_size:
+                    break
+            if not batch:
+                return total
+            total.add(_ingest_batch(engine, agreement, batch, member=member, secret=secret))
+        batch = []
+
+
+def _ingest_batch(
+    engine: Engine, agreement: Agreement, chunk: list[Any], *, member: str, secret: bytes
+) -> BookingResult:
+    """Skip documents seen before, map the rest (the firewall), book them: one batch."""
+    digests: dict[str, str] = {}
+    for raw in chunk:
+        if isinstance(raw, Mapping) and isinstance(raw.get("id"), int):
+            digests[str(raw["id"])] = source_digest(raw, secret)
+    known = unchanged_documents(engine, member, digests)
+    todo = [raw for raw in chunk if not (isinstance(raw, Mapping) and str(raw.get("id")) in known)]
+    orders: list[Order] = []
+    rejected: list[OrderDataError] = []
+    for item in map_orders(todo, member=member, secret=secret, digests=digests):
+        (orders if isinstance(item, Order) else rejected).append(item)  # type: ignore[arg-type]
+    result = book_orders(engine, agreement, orders, batch_size=max(len(chunk), 1))
+    result.orders_seen = len(chunk)
+    result.orders_unchanged += len(chunk) - len(todo)
+    result.rejected[:0] = rejected
+    return result

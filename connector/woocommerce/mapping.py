@@ -16,16 +16,13 @@ benchmark), so key sets, regexes and lookup tables are built once at import time
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from alliance.errors import BadInputError, OrderDataError
+from alliance.errors import OrderDataError
 from alliance.money import parse_money
 from alliance.orders import NO_ATTRIBUTION, AttributionFields, Order, OrderLine, OrderStatus
 from alliance.privacy import customer_key
@@ -90,7 +87,7 @@ class _Invalid(Exception):
         self.message = message
 
 
-def _kind(value: object) -> str:
+def describe_kind(value: object) -> str:
     """Describe a JSON value's type without quoting it (it may be personal data)."""
     for types, name in _KINDS:
         if isinstance(value, types):
@@ -104,7 +101,7 @@ def _text(value: object, field: str, limit: int) -> str:
     if type(value) is not str:
         if value is None:
             return ""
-        raise _Invalid(field, f"expected text, got {_kind(value)}")
+        raise _Invalid(field, f"expected text, got {describe_kind(value)}")
     if not value.isprintable():
         if _SURROGATE_RE.search(value) is not None:
             raise _Invalid(field, "invalid UTF-8")
@@ -149,7 +146,7 @@ def _number_money(value: object, field: str) -> Decimal:
     else:
         sane = kind is float
     if not sane:
-        raise _Invalid(field, f"{_MONEY_HINT}, got {_kind(value)}")
+        raise _Invalid(field, f"{_MONEY_HINT}, got {describe_kind(value)}")
     try:
         return parse_money(value)
     except ValueError as exc:
@@ -161,7 +158,7 @@ def _date(value: object, field: str) -> datetime:
     if type(value) is not str or _DATE_RE.fullmatch(value) is None:
         if value is None:
             raise _Invalid(field, "missing or null")
-        shown = repr(value) if type(value) is str and len(value) <= 40 else _kind(value)
+        shown = repr(value) if type(value) is str and len(value) <= 40 else describe_kind(value)
         raise _Invalid(field, f'expected a UTC date such as "2026-11-25T13:45:32", got {shown}')
     try:
         return datetime.fromisoformat(value[:19] + "+00:00")  # tzinfo is datetime.UTC
@@ -174,7 +171,7 @@ def _whole(value: object, field: str, minimum: int) -> int:
     if type(value) is not int:
         if value is None:
             raise _Invalid(field, "missing or null; expected a whole number")
-        raise _Invalid(field, f"expected a whole number, got {_kind(value)}")
+        raise _Invalid(field, f"expected a whole number, got {describe_kind(value)}")
     if value < minimum or value > MAX_ID:
         raise _Invalid(field, f"out of range: {value}")
     return value
@@ -186,23 +183,23 @@ def _list(value: object, field: str) -> list[Any]:
         return value
     if value is None:
         return []
-    raise _Invalid(field, f"expected a list, got {_kind(value)}")
+    raise _Invalid(field, f"expected a list, got {describe_kind(value)}")
 
 
 def _object(value: object, field: str) -> Mapping[str, Any] | None:
     if value is None or type(value) is dict or isinstance(value, Mapping):
         return value  # type: ignore[return-value]
-    raise _Invalid(field, f"expected an object, got {_kind(value)}")
+    raise _Invalid(field, f"expected an object, got {describe_kind(value)}")
 
 
 def _map_line(line: object) -> OrderLine:
     """One ``line_items[]`` entry; fields are relative, the caller adds the index."""
     if type(line) is not dict and not isinstance(line, Mapping):
-        raise _Invalid("", f"expected an object, got {_kind(line)}")
+        raise _Invalid("", f"expected an object, got {describe_kind(line)}")
     get = line.get
     quantity = get("quantity")
     if type(quantity) is not int:
-        raise _Invalid("quantity", f"expected a whole number, got {_kind(quantity)}")
+        raise _Invalid("quantity", f"expected a whole number, got {describe_kind(quantity)}")
     if quantity < 0:
         raise _Invalid("quantity", "negative quantity")
     variation = get("variation_id")
@@ -249,7 +246,7 @@ def _attribution(meta: list[Any]) -> AttributionFields:
     return AttributionFields(**found)
 
 
-def _map(raw: Mapping[str, Any], member: str, secret: bytes) -> Order:
+def _map(raw: Mapping[str, Any], member: str, secret: bytes, source_digest: str) -> Order:
     get = raw.get
     external_id = str(_whole(get("id"), "id", 1))
     number = get("number")
@@ -261,7 +258,7 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes) -> Order:
     status = _STATUSES.get(status) if type(status) is str else None
     if status is None:
         value = get("status")
-        shown = repr(value) if type(value) is str and len(value) <= 40 else _kind(value)
+        shown = repr(value) if type(value) is str and len(value) <= 40 else describe_kind(value)
         raise _Invalid("status", f"unknown status {shown}; expected one of {_STATUS_LIST}")
     currency = get("currency")
     if type(currency) is not str or _CURRENCY_RE.fullmatch(currency) is None:
@@ -278,7 +275,7 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes) -> Order:
 
     items = get("line_items")
     if type(items) is not list:
-        raise _Invalid("line_items", f"expected a list, got {_kind(items)}")
+        raise _Invalid("line_items", f"expected a list, got {describe_kind(items)}")
     lines = []
     items_subtotal = items_total = _ZERO
     for index, item in enumerate(items):
@@ -294,7 +291,7 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes) -> Order:
     refunded_total = _ZERO
     for index, refund in enumerate(_list(get("refunds"), "refunds")):
         if type(refund) is not dict and not isinstance(refund, Mapping):
-            raise _Invalid(f"refunds[{index}]", f"expected an object, got {_kind(refund)}")
+            raise _Invalid(f"refunds[{index}]", f"expected an object, got {describe_kind(refund)}")
         amount = refund.get("total")
         if type(amount) is str and amount[:1] == "-":
             amount = amount[1:]  # WooCommerce lists refunds as negative strings: "-10.00"
@@ -305,7 +302,9 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes) -> Order:
     codes: list[str] = []
     for index, coupon in enumerate(_list(get("coupon_lines"), "coupon_lines")):
         if type(coupon) is not dict and not isinstance(coupon, Mapping):
-            raise _Invalid(f"coupon_lines[{index}]", f"expected an object, got {_kind(coupon)}")
+            raise _Invalid(
+                f"coupon_lines[{index}]", f"expected an object, got {describe_kind(coupon)}"
+            )
         code = _text(coupon.get("code"), f"coupon_lines[{index}].code", CODE_MAX).lower()
         if code and code not in codes:
             codes.append(code)
@@ -319,7 +318,7 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes) -> Order:
         email = billing.get("email")
         if email:
             if type(email) is not str:
-                raise _Invalid("billing.email", f"expected text, got {_kind(email)}")
+                raise _Invalid("billing.email", f"expected text, got {describe_kind(email)}")
             if not email.isprintable() and _SURROGATE_RE.search(email) is not None:
                 raise _Invalid("billing.email", "invalid UTF-8")
             key = customer_key(secret, email)
@@ -351,6 +350,7 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes) -> Order:
         coupon_codes=tuple(codes),
         attribution=attribution,
         customer_key=key,
+        source_digest=source_digest,
         country=country.strip(),
         state=state.strip(),
     )
@@ -385,7 +385,12 @@ def describe_order(raw: object, position: int | None = None) -> str:
 
 
 def map_order(
-    raw: Mapping[str, Any], *, member: str, secret: bytes, position: int | None = None
+    raw: Mapping[str, Any],
+    *,
+    member: str,
+    secret: bytes,
+    position: int | None = None,
+    source_digest: str = "",
 ) -> Order:
     """Map one ``/wc/v3/orders`` object to an :class:`Order`, keeping nothing personal.
 
@@ -394,54 +399,37 @@ def map_order(
     """
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise OrderDataError(
-            describe_order(raw, position), _WHOLE_ORDER, f"expected an object, got {_kind(raw)}"
+            describe_order(raw, position),
+            _WHOLE_ORDER,
+            f"expected an object, got {describe_kind(raw)}",
         )
     try:
-        return _map(raw, member, secret)
+        return _map(raw, member, secret, source_digest)
     except _Invalid as exc:
         raise OrderDataError(describe_order(raw, position), exc.field, exc.message) from None
 
 
-def map_orders(raw_list: Iterable[Any], *, member: str, secret: bytes) -> list[MappedItem]:
-    """Map a list of orders (an API page or a file): good ones as Orders, bad ones as errors."""
+def map_orders(
+    raw_list: Iterable[Any],
+    *,
+    member: str,
+    secret: bytes,
+    digests: Mapping[str, str] | None = None,
+) -> list[MappedItem]:
+    """Map a list of orders (an API page or a file): good ones as Orders, bad ones as errors.
+
+    ``digests`` (external id -> source digest) is recorded on the orders it names.
+    """
     results: list[MappedItem] = []
     append = results.append
     for position, raw in enumerate(raw_list):
+        digest = digests.get(str(raw.get("id")), "") if digests and type(raw) is dict else ""
         try:
-            append(map_order(raw, member=member, secret=secret, position=position))
+            append(
+                map_order(
+                    raw, member=member, secret=secret, position=position, source_digest=digest
+                )
+            )
         except OrderDataError as exc:
             append(exc)
     return results
-
-
-def read_orders_file(
-    path: str | os.PathLike[str], *, member: str, secret: bytes
-) -> list[MappedItem]:
-    """Read a JSON export of ``GET /wp-json/wc/v3/orders`` (a list, or ``{"orders": [...]}``).
-
-    Invalid UTF-8 bytes are kept as surrogates so only the order holding them is refused. A file
-    that is not JSON or holds no list raises :class:`BadInputError` naming the file.
-    """
-    where = os.fspath(path)
-    fix = "export the orders again as the JSON list that GET /wp-json/wc/v3/orders returns"
-    try:
-        data = Path(where).read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise BadInputError(f"{where}: cannot read the orders file ({reason})") from None
-    text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
-    try:
-        parsed = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise BadInputError(
-            f"{where}: line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}); {fix}"
-        ) from None
-    except (ValueError, RecursionError) as exc:
-        raise BadInputError(f"{where}: not usable JSON ({exc}); {fix}") from None
-    if isinstance(parsed, dict) and "orders" in parsed:
-        parsed = parsed["orders"]
-    if not isinstance(parsed, list):
-        raise BadInputError(
-            f"{where}: expected a JSON list of orders, found {_kind(parsed)}; {fix}"
-        )
-    return map_orders(parsed, member=member, secret=secret)

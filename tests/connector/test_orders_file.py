@@ -11,8 +11,9 @@ import pytest
 
 from alliance.errors import BadInputError, OrderDataError
 from alliance.orders import Order
+from connector.woocommerce.files import read_orders_file
 from connector.woocommerce.fixtures import woo_order
-from connector.woocommerce.mapping import map_order, map_orders, read_orders_file
+from connector.woocommerce.mapping import map_order, map_orders
 
 SECRET = b"alliance-test-secret"
 
