@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import unicodedata
 
@@ -16,4 +15,4 @@ def customer_key(secret: bytes, email: str | None) -> str:
     """HMAC-SHA256 of the normalised email under the alliance secret; ``""`` without email."""
     if not email or not email.strip():
         return ""
-    return hmac.new(secret, normalise_email(email).encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret, normalise_email(email).encode(), "sha256").hex()

@@ -50,6 +50,7 @@ def ingest_orders(
     for chunk in _batched(documents, batch_size):
         with collector_paused():
             total.add(_ingest_batch(engine, agreement, chunk, member=member, secret=secret))
+            del chunk  # freed by reference counting while the collector is still paused
     return total
 
 
@@ -68,10 +69,10 @@ def ingest_pages(
     The caller has already checked that each page is JSON (the connector's response checks).
     """
     total = BookingResult()
-    batch: list[Any] = []
     pending = iter(pages)
     while True:
         with collector_paused():
+            batch: list[Any] = []
             for page in pending:
                 batch += orjson.loads(page)
                 if len(batch) >= batch_size:
@@ -79,7 +80,7 @@ def ingest_pages(
             if not batch:
                 return total
             total.add(_ingest_batch(engine, agreement, batch, member=member, secret=secret))
-        batch = []
+            del batch  # freed by reference counting while the collector is still paused
 
 
 def _ingest_batch(
