@@ -32,6 +32,24 @@ class OrderStatus(str, Enum):
 SALE_STATUSES = frozenset({OrderStatus.PROCESSING, OrderStatus.COMPLETED})
 """Statuses at which an order counts as a sale (WooCommerce's own "paid" statuses)."""
 
+LIFECYCLE_RANK = {
+    status: rank
+    for rank, status in enumerate(
+        [
+            OrderStatus.CHECKOUT_DRAFT,
+            OrderStatus.PENDING,
+            OrderStatus.FAILED,
+            OrderStatus.ON_HOLD,
+            OrderStatus.PROCESSING,
+            OrderStatus.COMPLETED,
+            OrderStatus.CANCELLED,
+            OrderStatus.REFUNDED,
+            OrderStatus.TRASH,
+        ]
+    )
+}
+"""How far along its life an order is: breaks ties between revisions of the same second."""
+
 REVERSED_STATUSES = frozenset(
     {OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.TRASH, OrderStatus.FAILED}
 )
@@ -118,13 +136,15 @@ class Order:
 
 
 def _revision_key(order: Order) -> str:
-    """Sortable revision key: ``date_modified_gmt`` (as a fixed-width UTC timestamp), then a
-    short hash of the facts the ledger books.
+    """Sortable revision key: the newest revision of an order is the greatest key.
 
-    Two revisions with the same ``date_modified_gmt`` (WooCommerce keeps whole seconds) but
-    different facts are ordered by the hash, so "the newest revision wins" is a total order
-    and every replay converges to the same ledger. Timestamps, not formatted dates: this runs
-    for every order of every sync, and formatting dates costs more than all the rest.
+    First ``date_modified_gmt`` (a fixed-width UTC timestamp). WooCommerce keeps whole
+    seconds, so two revisions can share one; they are ordered by how far along its life the
+    order is (pending before paid before completed before refunded: same-second changes run
+    that way), then by the amount refunded (refunds only grow), then by a hash of the booked
+    facts. That makes "the newest revision wins" a total order: every replay, in any order,
+    converges to the same ledger. Timestamps, not formatted dates: this runs for every order
+    of every sync, and formatting dates costs more than all the rest.
     """
     a = order.attribution
     paid = int(order.paid_at.timestamp()) if order.paid_at else ""
@@ -134,4 +154,8 @@ def _revision_key(order: Order) -> str:
         f"{','.join(order.coupon_codes)}|{a.utm_source}|{a.utm_campaign}|{a.utm_content}"
     )
     fingerprint = hashlib.blake2b(facts.encode(), digest_size=6).hexdigest()
-    return f"{int(order.modified_at.timestamp()):011d}~{fingerprint}"
+    refunded = int(order.refunded_total.scaleb(4))
+    return (
+        f"{int(order.modified_at.timestamp()):011d}~{LIFECYCLE_RANK[order.status]}"
+        f"{refunded:016d}~{fingerprint}"
+    )

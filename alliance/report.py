@@ -151,16 +151,22 @@ def balances_json(period: str, currency: str, balances: list[Balance]) -> str:
 def balances_table(period: str, currency: str, balances: list[Balance]) -> str:
     money = [b for b in balances if b.unit != CREDIT]
     credits = [b for b in balances if b.unit == CREDIT]
+    width = max([len(b.payer) for b in balances] + [len(b.payee) for b in balances] + [6])
     out = [f"Balances for {period} before netting ({currency})", ""]
     if money:
-        rows = [[b.payer, "owes", b.payee, format_amount(b.amount, b.unit)] for b in money]
-        out += _table(["payer", "", "payee", "amount"], rows, right={3})
+        out += [
+            f"  {b.payer:<{width}}  owes  {b.payee:<{width}}  {format_amount(b.amount, b.unit):>12}"
+            for b in money
+        ]
     else:
-        out.append("Nobody owes anybody money in this period.")
+        out.append("  Nobody owes anybody money in this period.")
     if credits:
-        rows = [[b.payer, "owes", b.payee, format_amount(b.amount, CREDIT)] for b in credits]
-        out += ["", "Swap credits (promotion owed in kind):"]
-        out += _table(["member", "", "partner", "credits"], rows, right={3})
+        out += ["", "Swap credits (promotion owed in kind, not money):"]
+        out += [
+            f"  {b.payer:<{width}}  owes  {b.payee:<{width}}  {format_amount(b.amount, CREDIT):>12}"
+            f" credit{'s' if b.amount != 1 else ''}"
+            for b in credits
+        ]
     return "\n".join(out)
 
 

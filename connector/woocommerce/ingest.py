@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from alliance.agreement import Agreement
 from alliance.booking import BATCH_SIZE, BookingResult, book_orders, unchanged_documents
-from alliance.errors import OrderDataError
+from alliance.errors import BadInputError, OrderDataError
 from alliance.gcpause import collector_paused
 from alliance.orders import Order
 from connector.woocommerce.mapping import map_orders
@@ -69,18 +69,33 @@ def ingest_pages(
     The caller has already checked that each page is JSON (the connector's response checks).
     """
     total = BookingResult()
-    pending = iter(pages)
+    pending = enumerate(pages, start=1)
     while True:
         with collector_paused():
             batch: list[Any] = []
-            for page in pending:
-                batch += orjson.loads(page)
+            for number, page in pending:
+                batch += _page_orders(page, member, number)
                 if len(batch) >= batch_size:
                     break
             if not batch:
                 return total
             total.add(_ingest_batch(engine, agreement, batch, member=member, secret=secret))
             del batch  # freed by reference counting while the collector is still paused
+
+
+def _page_orders(page: bytes | str, member: str, number: int) -> list[Any]:
+    try:
+        orders = orjson.loads(page)
+    except orjson.JSONDecodeError as exc:
+        raise BadInputError(
+            f"{member}: orders page {number} is not valid JSON ({exc}); nothing from it was booked"
+        ) from None
+    if not isinstance(orders, list):
+        raise BadInputError(
+            f"{member}: orders page {number} is not a JSON list of orders; "
+            "nothing from it was booked"
+        )
+    return orders
 
 
 def _ingest_batch(

@@ -191,3 +191,14 @@ def test_every_entry_debits_the_payer_exactly_what_it_credits_the_payee(agreemen
     book.apply(rev(0))
     (debit, credit) = book.entries[0].postings()
     assert debit == ("wang", Decimal("-10.00")) and credit == ("li", Decimal("10.00"))
+
+
+def test_two_revisions_of_the_same_second_are_ordered_by_the_orders_lifecycle(agreement):
+    paid, cancelled = rev(0), rev(0, status="cancelled")
+    partly, fully = rev(0, refunded="12.30"), rev(0, refunded="50.00")
+    assert paid.revision < cancelled.revision and partly.revision < fully.revision
+    for sequence in ([paid, cancelled], [cancelled, paid]):
+        book = Book(agreement)
+        for order in sequence:
+            book.apply(order)
+        assert book.net() == {}  # the cancellation wins whichever arrives first
