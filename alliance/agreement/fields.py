@@ -8,27 +8,28 @@ that looks like a secret.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alliance.agreement.locate import LineLocator, Path
+from alliance.agreement.secrets import ENV_RE, is_secret_key
+from alliance.agreement.secrets import default_credentials_env as default_credentials_env
+from alliance.agreement.secrets import find_secrets as find_secrets
+from alliance.agreement.secrets import looks_secret as looks_secret
+from alliance.agreement.wording import describe, dotted, plain, show, suggest
+from alliance.agreement.wording import type_name as type_name
 from alliance.errors import Problem
 from alliance.money import is_known_currency, parse_money
 
 ID_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-ENV_RE = re.compile(r"[A-Z][A-Z0-9_]*")
 ID_RULE = '1 to 32 lowercase letters, digits, "-" or "_", starting with a letter'
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_WOO_KEY = re.compile(r"(?<![A-Za-z0-9])c[ks]_[A-Za-z0-9]{20,}")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
-_SECRET_WORDS = ("secret", "password", "token")
 
 T = TypeVar("T")
 
@@ -39,103 +40,14 @@ Spec = tuple[str, str, str, tuple[Any, ...], Any]
 """``(key, example written when missing, Report method, its extra arguments, default)``."""
 
 
-def looks_secret(text: str) -> bool:
-    """True when text contains something shaped like a WooCommerce key (``ck_``/``cs_``)."""
-    return bool(_WOO_KEY.search(text))
-
-
-def is_secret_key(name: str) -> bool:
-    """Key names that can only hold a credential (``consumer_secret``, ``api_key``...)."""
-    lowered = name.lower()
-    if lowered == "credentials_env":
-        return False
-    return (
-        any(word in lowered for word in _SECRET_WORDS)
-        or lowered == "key"
-        or lowered.endswith(("_key", "-key"))
-        or looks_secret(name)
-    )
-
-
-def default_credentials_env(member_id: str) -> str:
-    """``li`` -> ``LI_WC``: the variable prefix used when a member names none."""
-    return re.sub(r"[^A-Z0-9_]", "_", member_id.upper()) + "_WC"
-
-
-def dotted(path: Path) -> str:
-    """The key as a user would write it: ``deals[2].rate``, ``members.li.url``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            continue
-        if looks_secret(part):
-            name = "<hidden>"
-        elif _BARE_KEY.fullmatch(part):
-            name = part
-        else:
-            name = json.dumps(part, ensure_ascii=False)
-        out += f".{name}" if out else name
-    return out
-
-
-def show(value: object) -> str:
-    """A value as TOML would spell it, for messages; secret-looking text is never shown."""
-    if isinstance(value, str):
-        if looks_secret(value):
-            return "(a secret-looking value, not shown)"
-        return json.dumps(value if len(value) <= 60 else value[:57] + "...", ensure_ascii=False)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return "a list" if isinstance(value, list) else "a table"
-
-
-def type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int):
-        return "a whole number"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, datetime):
-        return "a date and time"
-    if isinstance(value, date):
-        return "a date"
-    if isinstance(value, time):
-        return "a time"
-    return "a list" if isinstance(value, list) else "a table"
-
-
-def describe(value: object) -> str:
-    """``text "14"``, ``a decimal number 0.1``, ``a list``."""
-    if isinstance(value, list | dict):
-        return type_name(value)
-    return f"{type_name(value)} {show(value)}"
+def complete(values: dict[str, Any]) -> bool:
+    """True when every value of :meth:`Report.fields` passed its check (none is ``None``)."""
+    return all(value is not None for value in values.values())
 
 
 def _name(path: Path) -> str:
     """The key a message talks about (``entry`` for a list element)."""
     return path[-1] if path and isinstance(path[-1], str) else "entry"
-
-
-def plain(number: Decimal) -> str:
-    """``Decimal("10.0")`` -> ``"10"``, ``Decimal("0.125")`` -> ``"0.125"``."""
-    text = format(number, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def suggest(word: object, options: Collection[str]) -> str:
-    """``; did you mean "x"?`` for a near miss, else an empty string."""
-    if not isinstance(word, str) or looks_secret(word):
-        return ""
-    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.7)
-    return f'; did you mean "{close[0]}"?' if close else ""
 
 
 class Report:
@@ -444,39 +356,3 @@ class Report:
                     'without spaces, such as "LI-FRIENDS"',
                 )
         return tuple(code.lower() for code in items) if ok else None
-
-
-def find_secrets(report: Report, data: Mapping[str, Any], envs: Mapping[str, str]) -> None:
-    """Report every credential written into the file, wherever it is."""
-    _walk(report, data, (), envs)
-
-
-def _walk(report: Report, value: object, path: Path, envs: Mapping[str, str]) -> None:
-    if isinstance(value, dict):
-        # Member ids and swap coupon stores are names of shops, not of settings.
-        ids_here = path == ("members",) or (
-            len(path) == 3 and path[0] == "deals" and path[2] == "referral_coupons"
-        )
-        for key, item in value.items():
-            child = (*path, key)
-            if looks_secret(key) or (not ids_here and is_secret_key(key)):
-                report.secret(child, _variable(child, item, envs))
-            else:
-                _walk(report, item, child, envs)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _walk(report, item, (*path, index), envs)
-    elif isinstance(value, str) and looks_secret(value):
-        report.secret(path, _variable(path, value, envs))
-
-
-def _variable(path: Path, value: object, envs: Mapping[str, str]) -> str:
-    """The environment variable the secret belongs in, without ever reading the secret."""
-    prefix = "<CREDENTIALS_ENV>"
-    if len(path) > 1 and path[0] == "members" and isinstance(path[1], str) and path[1] in envs:
-        prefix = envs[path[1]]
-    match = _WOO_KEY.search(value) if isinstance(value, str) else None
-    if match:
-        return prefix + ("_SECRET" if match.group().startswith("cs_") else "_KEY")
-    name = str(path[-1]).lower()
-    return prefix + ("_KEY" if name.endswith("key") and "secret" not in name else "_SECRET")

@@ -1,0 +1,71 @@
+"""The agreement retold in plain words, for ``alliance check`` and for members to confirm.
+
+Before members rely on an agreement, each should be able to read back what the file actually
+says: who the members are, what every deal pays and what every promotion gives, with amounts
+in the alliance's currency. :func:`agreement_summary` produces that text from a validated
+:class:`~alliance.agreement.model.Agreement`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from alliance.agreement.model import Agreement, Deal, DealKind, DiscountType, Reward
+from alliance.agreement.wording import plain
+from alliance.money import format_amount
+
+
+def agreement_summary(agreement: Agreement) -> str:
+    """What the file says, in plain words, for ``alliance check`` and for people to confirm."""
+    config, unit = agreement.settings, agreement.currency
+    lines = [
+        config.name,
+        f"  currency {unit}, time zone {config.timezone}, settled "
+        f"{config.settlement_period.value} after a {config.holdback_days}-day holdback",
+        f"  clicks count for {config.attribution_window_days} days; shared figures need "
+        f"at least {config.min_group_size} customers",
+        f"members ({len(agreement.members)}):",
+        *(
+            f"  {m.id}: {m.name} <{m.url}> (keys in {m.key_variable} / {m.secret_variable})"
+            for m in agreement.members.values()
+        ),
+        f"deals ({len(agreement.deals)}):",
+        *(f"  {deal.id} [{deal.kind.value}]: {_terms(deal, unit)}" for deal in agreement.deals),
+        f"promotions ({len(agreement.promotions)}):",
+    ]
+    for promo in agreement.promotions:
+        gifts = ", ".join(f"{r.member} {_reward(r, unit)}" for r in promo.rewards)
+        lines.append(
+            f"  {promo.id}: {promo.starts} to {promo.ends}, an order of at least "
+            f"{format_amount(promo.min_order_total, unit)} {unit} at {promo.trigger_member} earns "
+            f"{gifts}; coupons last {promo.coupon_valid_days} days; each redemption pays "
+            f"{promo.trigger_member} {plain(promo.redemption_rate * 100)}%"
+        )
+    lines.append(f"version {agreement.version}")
+    return "\n".join(lines)
+
+
+def _terms(deal: Deal, unit: str) -> str:
+    leg = deal.legs[0]
+    if deal.kind is DealKind.SWAP:
+        terms = f"{leg.referrer} and {leg.seller} promote each other, {deal.credits} credit(s) "
+        terms += "per referred order, no money"
+    elif deal.kind is DealKind.PERCENT:
+        rate = plain((deal.rate or Decimal(0)) * 100)
+        terms = f"{leg.seller} pays {leg.referrer} {rate}% of {deal.base.value.replace('_', ' ')}"
+    else:
+        money = f"{format_amount(deal.amount or Decimal(0), unit)} {unit}"
+        terms = f"{leg.seller} pays {leg.referrer} {money} per referred order"
+        if deal.kind is DealKind.PER_CLICK:
+            terms = f"{leg.seller} pays {leg.referrer} {money} per valid click "
+            terms += f"(one per visitor per {deal.click_window_hours} h)"
+    codes = sorted(f"{code} at {lg.seller}" for lg in deal.legs for code in lg.referral_coupons)
+    return terms + (f"; referral coupons {', '.join(codes)}" if codes else "")
+
+
+def _reward(reward: Reward, unit: str) -> str:
+    if reward.discount_type is DiscountType.PERCENT:
+        text = f"{plain(reward.amount)}% off"
+    else:
+        text = f"{format_amount(reward.amount, unit)} {unit} off ({reward.discount_type.value})"
+    return text + (f' "{reward.label}"' if reward.label else "")

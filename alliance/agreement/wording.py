@@ -1,0 +1,92 @@
+"""How keys and values of the agreement file are spelled in messages to shop owners.
+
+Problems name a key the way a user would write it (:func:`dotted`), echo a value the way TOML
+would spell it (:func:`show`, :func:`describe`) and offer near-miss corrections
+(:func:`suggest`). Every path through here refuses to print anything that looks like a secret,
+so a message can be shown or logged safely.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Collection
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from alliance.agreement.locate import Path
+from alliance.agreement.secrets import looks_secret
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def dotted(path: Path) -> str:
+    """The key as a user would write it: ``deals[2].rate``, ``members.li.url``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        if looks_secret(part):
+            name = "<hidden>"
+        elif _BARE_KEY.fullmatch(part):
+            name = part
+        else:
+            name = json.dumps(part, ensure_ascii=False)
+        out += f".{name}" if out else name
+    return out
+
+
+def show(value: object) -> str:
+    """A value as TOML would spell it, for messages; secret-looking text is never shown."""
+    if isinstance(value, str):
+        if looks_secret(value):
+            return "(a secret-looking value, not shown)"
+        return json.dumps(value if len(value) <= 60 else value[:57] + "...", ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return "a list" if isinstance(value, list) else "a table"
+
+
+def type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, datetime):
+        return "a date and time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, time):
+        return "a time"
+    return "a list" if isinstance(value, list) else "a table"
+
+
+def describe(value: object) -> str:
+    """``text "14"``, ``a decimal number 0.1``, ``a list``."""
+    if isinstance(value, list | dict):
+        return type_name(value)
+    return f"{type_name(value)} {show(value)}"
+
+
+def plain(number: Decimal) -> str:
+    """``Decimal("10.0")`` -> ``"10"``, ``Decimal("0.125")`` -> ``"0.125"``."""
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def suggest(word: object, options: Collection[str]) -> str:
+    """``; did you mean "x"?`` for a near miss, else an empty string."""
+    if not isinstance(word, str) or looks_secret(word):
+        return ""
+    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.7)
+    return f'; did you mean "{close[0]}"?' if close else ""
