@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement, DealLeg
 from alliance.attribution import UTM_SOURCE, attribute
@@ -116,6 +116,11 @@ def _book_batch(
             won = attribute(
                 order, agreement, referral_coupons=coupon_index, gift_coupons=gifts, clicks=clicks
             )
+            rows.append(repo.order_row(order, won, now))
+            already = booked.get(order.ref)
+            if won is None and not already:
+                continue  # no partner sent it and nothing was booked: nothing to plan
+            result.attributed += won is not None
             fact = Fact(
                 SourceKind.ORDER,
                 order.ref,
@@ -126,30 +131,28 @@ def _book_batch(
             entries += plan_entries(
                 fact,
                 order_targets(order, won, agreement),
-                booked.get(order.ref, {}),
+                already or {},
                 timezone=settings.timezone,
                 closed_periods=closed,
                 agreement_version=agreement.version,
             )
-            rows.append(repo.order_row(order, won, now))
-            result.attributed += won is not None
         repo.upsert_orders(conn, rows)
         result.entries_booked = repo.insert_entries(conn, entries, now)
         result.orders_applied = len(fresh)
     return result
 
 
-def unchanged_documents(engine: Engine, member: str, digests: Mapping[str, str]) -> set[str]:
+def unchanged_documents(conn: Connection, member: str, digests: Mapping[str, str]) -> set[str]:
     """External ids whose stored revision came from exactly this document (nothing to redo).
 
     A cheap check before mapping: re-deliveries, overlap windows and replays are skipped
-    without parsing the order again. Anything else goes through :func:`book_orders`, which
-    decides by revision.
+    without mapping the order again. Anything else goes through :func:`book_orders`, which
+    decides by revision. The read ends its transaction, so no snapshot is held.
     """
     if not digests:
         return set()
-    with engine.connect() as conn:
-        stored = repo.stored_digests(conn, member, list(digests))
+    stored = repo.stored_digests(conn, member, list(digests))
+    conn.rollback()
     return {ext for ext, digest in stored.items() if digests.get(ext) == digest}
 
 

@@ -45,15 +45,20 @@ def execute_many(
     if not rows:
         return 0
     sql, order, processors, positional = _compile(conn, key, stmt, columns)
-    index = [columns.index(name) for name in order]
-    plan = list(zip(index, processors, strict=True))
+    # only the few columns with a processor (datetimes) need work per row
+    convert = [(columns.index(n), p) for n, p in zip(order, processors, strict=True) if p]
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i, process in convert:
+            values[i] = process(values[i])
+        converted.append(values)
     if positional:
-        params: list[Any] = [
-            tuple(row[i] if p is None else p(row[i]) for i, p in plan) for row in rows
-        ]
+        where = [columns.index(name) for name in order]
+        if where == list(range(len(columns))):
+            params: list[Any] = [tuple(values) for values in converted]
+        else:
+            params = [tuple([values[i] for i in where]) for values in converted]
     else:
-        params = [
-            {n: (row[i] if p is None else p(row[i])) for n, (i, p) in zip(order, plan, strict=True)}
-            for row in rows
-        ]
+        params = [dict(zip(columns, values, strict=True)) for values in converted]
     return conn.exec_driver_sql(sql, params).rowcount

@@ -85,7 +85,6 @@ orders = Table(
     Column("referrer", String(64)),  # the partner the order is attributed to, if any
     Column("facts", Text, nullable=False),  # JSON: the rest of the order's non-personal facts
     Column("booked_at", UTCDateTime, nullable=False),
-    Index(None, "sale_at"),
 )
 
 ledger_entries = Table(

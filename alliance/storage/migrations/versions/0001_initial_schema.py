@@ -94,9 +94,6 @@ def upgrade() -> None:
         sa.Column("booked_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("member", "external_id", name=op.f("pk_orders")),
     )
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_orders_sale_at"), ["sale_at"], unique=False)
-
     op.create_table(
         "periods",
         sa.Column("period", sa.String(length=7), nullable=False),
@@ -107,9 +104,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("periods")
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_orders_sale_at"))
-
     op.drop_table("orders")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_entries_source_ref"))
