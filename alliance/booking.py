@@ -142,18 +142,19 @@ def _book_batch(
     return result
 
 
-def unchanged_documents(conn: Connection, member: str, digests: Mapping[str, str]) -> set[str]:
-    """External ids whose stored revision came from exactly this document (nothing to redo).
+def stored_digests(conn: Connection, member: str, external_ids: list[str]) -> dict[str, str]:
+    """``external_id -> source digest`` of the stored revisions among these orders.
 
-    A cheap check before mapping: re-deliveries, overlap windows and replays are skipped
-    without mapping the order again. Anything else goes through :func:`book_orders`, which
-    decides by revision. The read ends its transaction, so no snapshot is held.
+    The cheap check before mapping: a document whose digest matches was booked already
+    (re-deliveries, overlap windows, replays). Anything else goes through
+    :func:`book_orders`, which decides by revision. The read ends its transaction, so no
+    snapshot is held while the caller maps.
     """
-    if not digests:
-        return set()
-    stored = repo.stored_digests(conn, member, list(digests))
+    if not external_ids:
+        return {}
+    stored = repo.stored_digests(conn, member, external_ids)
     conn.rollback()
-    return {ext for ext, digest in stored.items() if digests.get(ext) == digest}
+    return stored
 
 
 def book_clicks(

@@ -22,11 +22,11 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
-from alliance.booking import BATCH_SIZE, BookingResult, book_orders, unchanged_documents
+from alliance.booking import BATCH_SIZE, BookingResult, book_orders, stored_digests
 from alliance.errors import BadInputError, OrderDataError
 from alliance.gcpause import collector_paused
 from alliance.orders import Order
-from connector.woocommerce.mapping import map_orders
+from connector.woocommerce.mapping import map_order
 
 
 def source_digest(raw: Mapping[str, Any], secret: bytes) -> str:
@@ -134,17 +134,30 @@ def _page_orders(page: bytes | str, member: str, number: int) -> list[Any]:
 def _prepare(
     reader: Connection, documents: list[Any], batch: _Batch, *, member: str, secret: bytes
 ) -> None:
-    """Skip documents seen before and map the rest (the firewall) into ``batch``."""
-    digests: dict[str, str] = {}
-    for raw in documents:
+    """Skip documents seen before and map the rest (the firewall) into ``batch``.
+
+    Which ids are stored is asked first (reading an id is cheap); then each document is
+    digested and, unless it is the stored one, mapped at once, while it is still in cache.
+    """
+    ids = [str(raw["id"]) for raw in documents if type(raw) is dict and type(raw.get("id")) is int]
+    stored = stored_digests(reader, member, ids)
+    orders, rejected = batch.orders, batch.rejected
+    for position, raw in enumerate(documents):
+        digest = ""
         if type(raw) is dict and type(raw.get("id")) is int:
-            digests[str(raw["id"])] = source_digest(raw, secret)
-    known = unchanged_documents(reader, member, digests)
-    todo = [raw for raw in documents if not (type(raw) is dict and str(raw.get("id")) in known)]
-    for item in map_orders(todo, member=member, secret=secret, digests=digests):
-        (batch.orders if isinstance(item, Order) else batch.rejected).append(item)  # type: ignore[arg-type]
+            digest = source_digest(raw, secret)
+            if stored.get(str(raw["id"])) == digest:
+                batch.skipped += 1
+                continue
+        try:
+            orders.append(
+                map_order(
+                    raw, member=member, secret=secret, position=position, source_digest=digest
+                )
+            )
+        except OrderDataError as exc:
+            rejected.append(exc)
     batch.seen += len(documents)
-    batch.skipped += len(documents) - len(todo)
 
 
 def _book(engine: Engine, agreement: Agreement, batch: _Batch) -> BookingResult:
