@@ -53,22 +53,24 @@ def show(value: object) -> str:
     return "a list" if isinstance(value, list) else "a table"
 
 
+_TYPE_NAMES: tuple[tuple[type, str], ...] = (
+    (bool, "true/false"),  # before int: True is an int too
+    (int, "a whole number"),
+    (float, "a decimal number"),
+    (str, "text"),
+    (datetime, "a date and time"),  # before date: a datetime is a date too
+    (date, "a date"),
+    (time, "a time"),
+    (list, "a list"),
+)
+
+
 def type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int):
-        return "a whole number"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, datetime):
-        return "a date and time"
-    if isinstance(value, date):
-        return "a date"
-    if isinstance(value, time):
-        return "a time"
-    return "a list" if isinstance(value, list) else "a table"
+    """How a TOML value's type reads in a message: ``a whole number``, ``a table``."""
+    for kind, name in _TYPE_NAMES:
+        if isinstance(value, kind):
+            return name
+    return "a table"
 
 
 def describe(value: object) -> str:
