@@ -52,6 +52,7 @@ def read_deals(report: Report, raw: object) -> list[Deal] | None:
         report.add(path, "must be a list of deal tables; start each deal with a [[deals]] line")
         return None
     deals: list[Deal] = []
+    identities: list[DealLeg] = []  # legs of every deal whose id, kind and members are valid
     first_index: dict[str, int] = {}
     for index, table in enumerate(raw):
         deal_id = table.get("id")
@@ -63,14 +64,22 @@ def read_deals(report: Report, raw: object) -> list[Deal] | None:
             )
         elif isinstance(deal_id, str):
             first_index[deal_id] = index
-        deal = _deal(report, (*path, index), table)
+        deal, legs = _deal(report, (*path, index), table)
+        identities.extend(legs)
         if deal is not None:
             deals.append(deal)
-    _overlapping_deals(report, deals, first_index)
+    _overlapping_deals(report, identities, first_index)
     return deals if len(deals) == len(raw) else None
 
 
-def _deal(report: Report, path: KeyPath, table: dict[str, Any]) -> Deal | None:
+def _deal(
+    report: Report, path: KeyPath, table: dict[str, Any]
+) -> tuple[Deal | None, tuple[DealLeg, ...]]:
+    """The deal (``None`` when any term is wrong), and its legs whenever they are valid.
+
+    The legs go to the overlap check even when, say, the rate is wrong, so a file with both
+    problems reports both.
+    """
     pay = report.field(table, path, "pay", '"percent"', report.choice, _KINDS)
     kind = DealKind(pay) if pay else None
     keys = [*_COMMON_DEAL_KEYS, *(spec[0] for spec in _DEAL.get(kind, ()))]  # type: ignore[arg-type]
@@ -86,7 +95,7 @@ def _deal(report: Report, path: KeyPath, table: dict[str, Any]) -> Deal | None:
         ),
     )
     if kind is None:
-        return None
+        return None, ()
     values |= report.fields(table, path, _DEAL[kind])
     legs: tuple[DealLeg, ...] | None = None
     if kind is DealKind.SWAP:
@@ -109,10 +118,14 @@ def _deal(report: Report, path: KeyPath, table: dict[str, Any]) -> Deal | None:
             )
         elif complete(leg):
             legs = (DealLeg(values["id"], kind, **leg),)
-    if legs is None or not complete(values):
-        return None
+    if legs is None:
+        return None, ()
+    if values["id"] is None:
+        return None, ()
+    if not complete(values):
+        return None, legs
     values["base"] = Base(values.get("base", _BASES[0]))
-    return Deal(kind=kind, legs=legs, **values)
+    return Deal(kind=kind, legs=legs, **values), legs
 
 
 def _pair(value: object, path: KeyPath, report: Report) -> tuple[str, str] | None:
@@ -155,30 +168,30 @@ def _swap_coupons(
     return result if len(result) == len(table) else None
 
 
-def _overlapping_deals(report: Report, deals: list[Deal], index_of: dict[str, int]) -> None:
+def _overlapping_deals(report: Report, legs: list[DealLeg], index_of: dict[str, int]) -> None:
     """Two same-kind deals for one direction, or one coupon code meaning two deals."""
     directions: dict[tuple[DealKind, str, str], str] = {}
     coupons: dict[tuple[str, str], str] = {}
     clashes: set[tuple[str, str]] = set()
-    for deal in deals:
-        path: KeyPath = ("deals", index_of[deal.id])
-        for leg in deal.legs:
-            other = directions.setdefault((deal.kind, leg.referrer, leg.seller), deal.id)
-            if other != deal.id and (other, deal.id) not in clashes:
-                clashes.add((other, deal.id))
+    for leg in legs:
+        deal_id = leg.deal_id
+        path: KeyPath = ("deals", index_of[deal_id])
+        other = directions.setdefault((leg.kind, leg.referrer, leg.seller), deal_id)
+        if other != deal_id and (other, deal_id) not in clashes:
+            clashes.add((other, deal_id))
+            report.add(
+                path,
+                f'deals "{other}" and "{deal_id}" are both {leg.kind.value} deals in which '
+                f"{leg.seller} pays {leg.referrer}; keep one of them",
+            )
+        where: KeyPath = (*path, "referral_coupons")
+        if leg.kind is DealKind.SWAP:
+            where = (*where, leg.seller)
+        for position, code in enumerate(leg.referral_coupons):
+            owner = coupons.setdefault((leg.seller, code), deal_id)
+            if owner != deal_id or code in leg.referral_coupons[:position]:
                 report.add(
-                    path,
-                    f'deals "{other}" and "{deal.id}" are both {deal.kind.value} deals in which '
-                    f"{leg.seller} pays {leg.referrer}; keep one of them",
+                    (*where, position),
+                    f"referral coupon {show(code)} is already used in {leg.seller}'s store "
+                    f'by deal "{owner}"; a code can belong to one deal only',
                 )
-            where: KeyPath = (*path, "referral_coupons")
-            if deal.kind is DealKind.SWAP:
-                where = (*where, leg.seller)
-            for position, code in enumerate(leg.referral_coupons):
-                owner = coupons.setdefault((leg.seller, code), deal.id)
-                if owner != deal.id or code in leg.referral_coupons[:position]:
-                    report.add(
-                        (*where, position),
-                        f"referral coupon {show(code)} is already used in {leg.seller}'s store "
-                        f'by deal "{owner}"; a code can belong to one deal only',
-                    )

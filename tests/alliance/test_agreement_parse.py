@@ -599,3 +599,13 @@ def test_several_problems_in_one_file_are_all_reported_in_line_order(text: str) 
         "alliance.toml:80",
         "alliance.toml:101",
     ]
+
+
+def test_overlapping_deals_are_reported_even_when_a_deal_has_another_problem(text: str) -> None:
+    duplicate = (
+        '\n[[deals]]\nid = "li-wang-again"\nreferrer = "li"\nseller = "wang"\n'
+        'pay = "percent"\nrate = "abc"\n'
+    )
+    found = problems(edit(text, "[[promotions]]", duplicate + "\n[[promotions]]"))
+    assert any('deals "li-wang" and "li-wang-again" are both percent deals' in p for p in found)
+    assert any('deals[5].rate: rate "abc" is not a percentage' in p for p in found)
