@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
+import uuid
+from dataclasses import replace
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alliance.agreement import Base
 from alliance.attribution import Attribution, Evidence
+from alliance.booking import book_orders
 from alliance.commission import order_targets
 from alliance.orders import OrderStatus
+from alliance.reporting import close_period
+from alliance.storage import repository as repo
+from alliance.storage.database import open_database
+from alliance.storage.schema import metadata
 from tests.alliance.test_ledger import Book
 from tests.factories import make_order, utc
 
@@ -56,7 +65,7 @@ def revisions(draw):
     return deliveries, closings
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(revisions())
 def test_any_delivery_sequence_nets_the_same_as_the_newest_revision_once(agreement, case):
     deliveries, closings = case
@@ -111,3 +120,42 @@ def test_each_entry_is_rounded_half_up_to_the_minor_unit(agreement, items, refun
         assert target.base == base
         assert target.amount == (base * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert agreement.deal(deal).base is Base.ITEMS_AFTER_DISCOUNT
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def stored_engine(request, tmp_path_factory):
+    """One real database for all examples; each example books its own order id."""
+    if request.param == "sqlite":
+        engine = open_database(f"sqlite:///{tmp_path_factory.mktemp('prop') / 'ledger.db'}")
+    else:
+        engine = open_database(request.getfixturevalue("postgres_server_url"))
+    yield engine
+    with engine.begin() as conn:  # the PostgreSQL database is shared with later tests
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
+
+
+_example_ids = itertools.count(1)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(revisions())
+def test_booking_through_storage_converges_like_the_newest_revision_alone(
+    stored_engine, agreement, case
+):
+    deliveries, closings = case
+    order_id = f"p{next(_example_ids)}-{uuid.uuid4().hex[:6]}"
+    renamed = [replace(order, external_id=order_id) for order in deliveries]
+    for i, order in enumerate(renamed):
+        if i < len(closings):
+            close_period(stored_engine, closings[i])
+        book_orders(stored_engine, agreement, [order])
+    with stored_engine.connect() as conn:
+        ref = renamed[0].ref
+        stored = {k: v for k, v in repo.booked_for(conn, [ref]).get(ref, {}).items() if v}
+    newest_only = Book(agreement)
+    newest_only.apply(max(renamed, key=lambda o: o.revision))
+    assert stored == {key: amount for (_, key), amount in newest_only.net().items()}
