@@ -137,15 +137,6 @@ def plan_entries(
     return entries
 
 
-def net_by_key(entries: Iterable[Entry]) -> dict[tuple[str, BookedKey], Decimal]:
-    """Net amount booked per ``(source_ref, key)``."""
-    totals: dict[tuple[str, BookedKey], Decimal] = {}
-    for entry in entries:
-        k = (entry.source_ref, entry.key)
-        totals[k] = totals.get(k, ZERO) + entry.amount
-    return totals
-
-
 def entry_status(
     entry: Entry, net_for_key: Decimal, *, as_of: datetime, holdback: timedelta
 ) -> EntryStatus:

@@ -50,12 +50,6 @@ LIFECYCLE_RANK = {
 }
 """How far along its life an order is: breaks ties between revisions of the same second."""
 
-REVERSED_STATUSES = frozenset(
-    {OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.TRASH, OrderStatus.FAILED}
-)
-"""Statuses that reverse whatever an earlier revision of the order booked."""
-
-
 # Orders and lines are values: nothing in the project mutates them after construction. They
 # are not ``frozen`` only because a frozen dataclass costs 5 µs more per order to build, and
 # every order of every sync is built once (bench/ledger.py).
@@ -124,7 +118,11 @@ class Order:
 
     @property
     def counts_as_sale(self) -> bool:
-        """A sale counts at ``processing``/``completed``; every other status books nothing."""
+        """A sale counts at ``processing``/``completed``; every other status books nothing.
+
+        So a ``cancelled``, ``refunded``, ``failed`` or ``trash`` revision reverses what an
+        earlier revision booked, and ``pending``, ``on-hold`` and ``checkout-draft`` never count.
+        """
         return self.status in SALE_STATUSES
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -36,16 +36,6 @@ def parse_period(text: str) -> str:
 def next_period(period: str) -> str:
     year, month = int(period[:4]), int(period[5:7])
     return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
-
-
-def period_bounds(period: str, timezone: str) -> tuple[datetime, datetime]:
-    """UTC start (inclusive) and end (exclusive) of a period."""
-    zone = _zone(timezone)
-    year, month = int(period[:4]), int(period[5:7])
-    start = datetime(year, month, 1, tzinfo=zone)
-    following = next_period(period)
-    end = datetime(int(following[:4]), int(following[5:7]), 1, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def first_open_period(period: str, closed: frozenset[str] | set[str]) -> str:

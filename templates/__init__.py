@@ -3,8 +3,3 @@
 A shop overrides any of them from its own folder (``ALLIANCE_TEMPLATE_DIR``), first match
 wins, like WooCommerce theme overrides. The templates arrive with the widgets issue.
 """
-
-from pathlib import Path
-
-TEMPLATE_DIR = Path(__file__).parent
-"""Where the shipped templates live once installed (``importlib.resources`` works too)."""

@@ -213,11 +213,6 @@ def entries_in_period(conn: Connection, period: str, member: str | None = None) 
     return [_entry(row) for row in conn.execute(query)]
 
 
-def all_entries(conn: Connection) -> list[Entry]:
-    e = ledger_entries.c
-    return [_entry(r) for r in conn.execute(select(ledger_entries).order_by(e.booked_at, e.id))]
-
-
 def net_for(conn: Connection, refs: Collection[str]) -> dict[tuple[str, BookedKey], Decimal]:
     """Net per ``(source_ref, key)`` over all periods: tells whether an accrual still stands."""
     return {
