@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -23,6 +24,8 @@ from alliance.errors import OrderDataError
 from alliance.ledger import Fact, SourceKind, plan_entries
 from alliance.orders import Order
 from alliance.storage import repository as repo
+
+T = TypeVar("T")
 
 BATCH_SIZE = 1000
 """Orders per transaction: large enough to amortise a commit, small enough to retry cheaply."""
@@ -48,7 +51,8 @@ class BookingResult:
         self.rejected.extend(other.rejected)
 
 
-def _batched(items: Iterable[Order], size: int) -> Iterator[list[Order]]:
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of up to ``size`` items (``itertools.batched`` arrives only in Python 3.12)."""
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
@@ -65,7 +69,7 @@ def book_orders(
     """Apply order revisions to the ledger, batch by batch."""
     result = BookingResult()
     coupon_index = agreement.referral_coupon_index()
-    for chunk in _batched(orders, batch_size):
+    for chunk in batched(orders, batch_size):
         result.add(_book_batch(engine, agreement, chunk, coupon_index, now or datetime.now(UTC)))
     return result
 

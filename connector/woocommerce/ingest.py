@@ -15,14 +15,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
-from alliance.booking import BATCH_SIZE, BookingResult, book_orders, stored_digests
+from alliance.booking import BATCH_SIZE, BookingResult, batched, book_orders, stored_digests
 from alliance.errors import BadInputError, OrderDataError
 from alliance.gcpause import collector_paused
 from alliance.orders import Order
@@ -54,12 +53,6 @@ class _Batch:
     skipped: int = 0
 
 
-def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def ingest_orders(
     engine: Engine,
     agreement: Agreement,
@@ -70,7 +63,7 @@ def ingest_orders(
     batch_size: int = BATCH_SIZE,
 ) -> BookingResult:
     """Book WooCommerce order documents of one member; bad ones come back in ``rejected``."""
-    pages = _batched(documents, PAGE_SIZE)
+    pages = batched(documents, PAGE_SIZE)
     return _ingest(engine, agreement, pages, member=member, secret=secret, batch_size=batch_size)
 
 
