@@ -212,6 +212,104 @@ def close_period_command(period: str) -> None:
         click.echo(f"{period} was already closed; nothing changed.")
 
 
+def _known_members(agreement: Agreement, members: tuple[str, ...]) -> list[str]:
+    unknown = [m for m in members if m not in agreement.members]
+    if unknown:
+        known = ", ".join(sorted(agreement.members))
+        _fail(f"member {unknown[0]!r} is not in {agreement.source}; members are: {known}")
+    return list(members) or list(agreement.members)
+
+
+@main.command()
+@click.option("--member", "-m", "members", multiple=True, help="Only this member (repeatable).")
+@click.option("--full", is_flag=True, help="Read every order again, not just what changed.")
+@friendly
+def sync(members: tuple[str, ...], full: bool) -> None:
+    """Fetch what changed in each member's store and book it; the first run is a backfill."""
+    from tqdm import tqdm
+
+    from alliance.reporting import record_agreement
+    from connector.members import sync_members
+
+    settings = _settings()
+    agreement = _agreement()
+    chosen = _known_members(agreement, members)
+    settings.require_secret()
+    engine = _engine()
+    record_agreement(engine, agreement)
+    bars: list[tqdm] = []
+
+    def progress(member: str) -> Callable[[int, int | None], None]:
+        bar = tqdm(desc=member, unit=" orders", leave=True, disable=None, dynamic_ncols=True)
+        bars.append(bar)
+
+        def update(done: int, total: int | None) -> None:
+            if total is not None and (bar.total is None or total > bar.total):
+                bar.total = total
+            bar.update(done - bar.n)
+
+        return update
+
+    reports = sync_members(engine, agreement, settings, members=chosen, full=full,
+                           progress=progress)  # fmt: skip
+    for bar in bars:
+        bar.close()
+    from alliance.report import printable
+
+    for r in reports:
+        for warning in r.warnings:
+            click.secho(f"warning: {printable(warning)}", fg="yellow", err=True)
+        if r.error is not None:
+            click.secho(f"{r.member}: FAILED: {printable(str(r.error))}", fg="red", err=True)
+            continue
+        b = r.booking
+        click.echo(
+            f"{r.member}: {r.orders_fetched} order(s) fetched in {r.requests} request(s), "
+            f"{b.orders_applied} new or changed, {b.entries_booked} ledger entries, "
+            f"{r.quarantined} quarantined, {r.products_synced} product(s); bookmark "
+            f"{r.bookmark:%Y-%m-%d %H:%M:%S} UTC ({r.seconds:.1f} s)"
+            if r.bookmark
+            else f"{r.member}: nothing to sync yet ({r.requests} request(s), {r.seconds:.1f} s)"
+        )
+    if any(r.error is not None for r in reports):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--no-check", is_flag=True, help="Show stored state only; do not call the stores.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@friendly
+def members(no_check: bool, fmt: str) -> None:
+    """Each member's store: reachable, key valid (read/write), last sync, bookmark, lag, errors."""
+    from connector.member_report import member_status_json, member_status_table
+    from connector.members import member_statuses
+
+    statuses = member_statuses(_engine(), _agreement(), _settings(), check=not no_check)
+    click.echo(member_status_json(statuses) if fmt == "json" else member_status_table(statuses))
+    if any(not s.healthy for s in statuses) and not no_check:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--member", "-m", default=None, help="Only this member.")
+@friendly
+def quarantine(member: str | None) -> None:
+    """Orders a store sent that could not be booked, with the reason; fixed ones leave by sync."""
+    from alliance.report import printable
+    from alliance.storage.sync_records import quarantined
+
+    with _engine().connect() as conn:
+        rows = quarantined(conn, member)
+    if not rows:
+        click.echo("No orders in quarantine.")
+        return
+    for row in rows:
+        click.echo(
+            f"{row.member} order {row.external_id} (modified {row.date_modified}): "
+            f"{printable(row.reason)}"
+        )
+
+
 @main.command()
 @click.option(
     "--dir",

@@ -39,10 +39,13 @@ class AgreementError(BadInputError):
 class OrderDataError(BadInputError):
     """One order from a storefront or a file cannot be used as it is."""
 
-    def __init__(self, order: str, field: str, message: str) -> None:
+    def __init__(
+        self, order: str, field: str, message: str, *, external_id: str | None = None
+    ) -> None:
         self.order = order
         self.field = field
         self.message = message
+        self.external_id = external_id  # the store's id, when the order had a usable one
         super().__init__(f"order {order}: {field}: {message}")
 
 

@@ -89,7 +89,8 @@ def statement_csv(statement: Statement) -> str:
     return out.getvalue()
 
 
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+def table_lines(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """Aligned plain-text table lines: header, rule, rows."""
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
 
     def fmt(cells: list[str]) -> str:
@@ -108,7 +109,7 @@ def statement_table(statement: Statement) -> str:
         rows = [
             [printable(str(v or "")) for v in _line_dict(ln).values()] for ln in statement.lines
         ]
-        out += _table(list(COLUMNS), rows, right={5, 6})
+        out += table_lines(list(COLUMNS), rows, right={5, 6})
     else:
         out.append("No commission lines in this period.")
     out += [
@@ -122,7 +123,7 @@ def statement_table(statement: Statement) -> str:
             for ln in statement.credit_lines
         ]
         out += ["", "Swap credits (promotion owed in kind, not money):"]
-        out += _table(list(COLUMNS), rows, right={5, 6})
+        out += table_lines(list(COLUMNS), rows, right={5, 6})
         out.append(
             f"credits received {format_amount(statement.credits_received, CREDIT)}"
             f"   given {format_amount(statement.credits_given, CREDIT)}"

@@ -5,6 +5,10 @@
 | ``ALLIANCE_CONFIG`` | the agreement file | ``alliance.toml`` in the working directory |
 | ``ALLIANCE_DATABASE_URL`` | SQLAlchemy URL (SQLite or PostgreSQL) | ``sqlite:///alliance.db`` |
 | ``ALLIANCE_SECRET`` | the alliance's secret: customer keys, link signatures, coupons | none |
+| ``ALLIANCE_HTTP_CONNECT_TIMEOUT`` | seconds to wait for a store to accept a connection | 5 |
+| ``ALLIANCE_HTTP_READ_TIMEOUT`` | seconds to wait for a store's answer | 30 |
+| ``ALLIANCE_HTTP_ATTEMPTS`` | tries per request on 429/502/503/504 and connection errors | 5 |
+| ``ALLIANCE_SYNC_OVERLAP_SECONDS`` | how far before the bookmark each sync starts reading | 300 |
 """
 
 from __future__ import annotations
@@ -26,11 +30,28 @@ MIN_SECRET_LENGTH = 32
 """Characters of ``ALLIANCE_SECRET`` below which keys and signatures would be guessable."""
 
 
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be a number from {low:g} to {high:g}, not {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     config_path: Path
     database_url: str
     secret: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    http_attempts: int = 5
+    sync_overlap_seconds: int = 300
 
     @classmethod
     def from_env(
@@ -41,6 +62,12 @@ class Settings:
             config_path=Path(config or env.get("ALLIANCE_CONFIG") or DEFAULT_CONFIG),
             database_url=env.get("ALLIANCE_DATABASE_URL") or DEFAULT_DATABASE_URL,
             secret=env.get("ALLIANCE_SECRET") or None,
+            connect_timeout=_number(env, "ALLIANCE_HTTP_CONNECT_TIMEOUT", 5.0, 0.1, 600),
+            read_timeout=_number(env, "ALLIANCE_HTTP_READ_TIMEOUT", 30.0, 0.1, 3600),
+            http_attempts=int(_number(env, "ALLIANCE_HTTP_ATTEMPTS", 5, 1, 20)),
+            sync_overlap_seconds=int(
+                _number(env, "ALLIANCE_SYNC_OVERLAP_SECONDS", 300, 0, 7 * 86400)
+            ),
         )
 
     def require_secret(self) -> bytes:

@@ -238,6 +238,12 @@ class Report:
             )
         return None
 
+    def boolean(self, value: object, path: Path) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        self.add(path, f"{_name(path)} is {describe(value)}; write true or false, without quotes")
+        return None
+
     def strings(self, value: object, path: Path, example: str) -> tuple[str, ...] | None:
         key = _name(path)
         if not isinstance(value, list):

@@ -67,6 +67,7 @@ class Member:
     credentials_env: str = ""
     categories: tuple[str, ...] = ()
     description: str = ""
+    rest_route: bool = False  # plain-permalink site: reach the API as /?rest_route=/wc/v3/...
 
     @property
     def key_variable(self) -> str:
@@ -75,6 +76,15 @@ class Member:
     @property
     def secret_variable(self) -> str:
         return f"{self.credentials_env}_SECRET"
+
+    @property
+    def ca_bundle_variable(self) -> str:
+        """Optional: a CA bundle file for a store whose certificate a private CA signed."""
+        return f"{self.credentials_env}_CA_BUNDLE"
+
+    @property
+    def webhook_secret_variable(self) -> str:
+        return f"{self.credentials_env}_WEBHOOK_SECRET"
 
 
 @dataclass(frozen=True)

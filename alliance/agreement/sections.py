@@ -30,6 +30,7 @@ _MEMBER: tuple[Spec, ...] = (
     ("store", "", "choice", (("woocommerce",),), "woocommerce"),
     ("categories", "", "strings", ('["toys"]',), ()),
     ("description", "", "text", ('"What the shop sells"', True), ""),
+    ("rest_route", "", "boolean", (), False),
 )
 
 

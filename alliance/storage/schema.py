@@ -152,3 +152,50 @@ agreement_versions = Table(
     Column("content", Text, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
 )
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("member", String(64), primary_key=True),
+    Column("orders_bookmark", UTCDateTime),  # newest date_modified_gmt booked, never moves back
+    Column("trash_bookmark", UTCDateTime),  # trashed orders are listed only when asked for
+    Column("products_bookmark", UTCDateTime),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", String(500), nullable=False, default=""),
+    Column("last_error_kind", String(32), nullable=False, default=""),
+    Column("needs_attention", Boolean, nullable=False, default=False),  # keys, permissions
+    Column("ignores_modified_after", Boolean, nullable=False, default=False),
+    Column("store_orders_total", BigInteger),  # X-WP-Total seen at the last sync
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("member", String(64), primary_key=True),
+    Column("external_id", String(64), primary_key=True),
+    Column("date_modified", String(32), nullable=False),  # of the refused revision, as sent
+    Column("reason", String(500), nullable=False),  # field and problem; never a personal value
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("member", String(64), primary_key=True),
+    Column("product_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("permalink", String(500), nullable=False),
+    Column("price", String(32), nullable=False),  # display only, as the store's decimal text
+    Column("regular_price", String(32), nullable=False),
+    Column("on_sale", Boolean, nullable=False),
+    Column("image_url", String(500), nullable=False),
+    Column("image_alt", String(200), nullable=False),
+    Column("stock_status", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("categories", Text, nullable=False),  # JSON list of slugs
+    Column("category_names", Text, nullable=False),  # JSON list of names
+    Column("modified_at", UTCDateTime, nullable=False),
+    Index(None, "member", "stock_status"),
+)

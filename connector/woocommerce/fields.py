@@ -89,8 +89,9 @@ def _money(value: object, field: str) -> Decimal:
                 raise _Invalid(field, f"{_MONEY_HINT}, got {len(value)} characters of other text")
             try:
                 amount = parse_money(value)
-            except ValueError as exc:
-                raise _Invalid(field, str(exc)) from None
+            except ValueError:
+                # never quoted: a broken store could put anything here, a customer's name too
+                raise _Invalid(field, f"{_MONEY_HINT}, got {shown_safely(value)}") from None
             if len(_MONEY_CACHE) >= _MONEY_CACHE_SIZE:
                 _MONEY_CACHE.clear()
             _MONEY_CACHE[value] = amount
@@ -121,17 +122,36 @@ def _number_money(value: object, field: str) -> Decimal:
         raise _Invalid(field, str(exc)) from None
 
 
+def shown_safely(value: object) -> str:
+    """A bad value for an error message: quoted only if it is shaped like a date.
+
+    Error messages reach logs and the quarantine table, so a store that put a customer's
+    name or phone number in the wrong field must not get it through them: other text is
+    described by its shape ("12,50" becomes "99,99") or its length; the order id tells the
+    shop where to look.
+    """
+    if type(value) is str:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ][0-9:]{0,8}(Z|[+-]\d{2}:?\d{2})?", value):
+            return repr(value)
+        if len(value) <= 30:
+            shape = re.sub(r"\d", "9", re.sub(r"[^\W\d_]", "a", value))
+            return f'text shaped like "{shape}" (digits shown as 9, letters as a)'
+        return f"a text of {len(value)} characters"
+    return describe_kind(value)
+
+
 def _date(value: object, field: str) -> datetime:
     """A ``*_gmt`` date: ``YYYY-MM-DDTHH:MM:SS`` (optionally ``Z``/``+00:00``) -> aware UTC."""
     if type(value) is not str or _DATE_RE.fullmatch(value) is None:
         if value is None:
             raise _Invalid(field, "missing or null")
-        shown = repr(value) if type(value) is str and len(value) <= 40 else describe_kind(value)
-        raise _Invalid(field, f'expected a UTC date such as "2026-11-25T13:45:32", got {shown}')
+        raise _Invalid(
+            field, f'expected a UTC date such as "2026-11-25T13:45:32", got {shown_safely(value)}'
+        )
     try:
         return datetime.fromisoformat(value[:19] + "+00:00")  # tzinfo is datetime.UTC
     except ValueError:
-        raise _Invalid(field, f"not a real date: {value!r}") from None
+        raise _Invalid(field, f"not a real date: {shown_safely(value)}") from None
 
 
 def _whole(value: object, field: str, minimum: int) -> int:

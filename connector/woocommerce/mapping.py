@@ -37,6 +37,7 @@ from connector.woocommerce.fields import (
     _text,
     _whole,
     describe_kind,
+    shown_safely,
 )
 
 MappedItem = Order | OrderDataError
@@ -129,8 +130,9 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes, source_digest: str)
     status = _STATUSES.get(status) if type(status) is str else None
     if status is None:
         value = get("status")
-        shown = repr(value) if type(value) is str and len(value) <= 40 else describe_kind(value)
-        raise _Invalid("status", f"unknown status {shown}; expected one of {_STATUS_LIST}")
+        raise _Invalid(
+            "status", f"unknown status {shown_safely(value)}; expected one of {_STATUS_LIST}"
+        )
     currency = get("currency")
     if type(currency) is not str or _CURRENCY_RE.fullmatch(currency) is None:
         raise _Invalid("currency", "expected a 3-letter ISO code such as CNY")
@@ -277,7 +279,11 @@ def map_order(
     try:
         return _map(raw, member, secret, source_digest)
     except _Invalid as exc:
-        raise OrderDataError(describe_order(raw, position), exc.field, exc.message) from None
+        candidate = raw.get("id")
+        external_id = str(candidate) if type(candidate) is int and candidate > 0 else None
+        raise OrderDataError(
+            describe_order(raw, position), exc.field, exc.message, external_id=external_id
+        ) from None
 
 
 def map_orders(

@@ -123,7 +123,7 @@ def test_import_rejects_bad_orders_by_name_and_still_imports_the_rest(cli, tmp_p
     result = cli("import-orders", "--member", "wang", str(path))
     assert result.exit_code == 1
     assert "2 order(s) rejected" in result.output
-    assert "#13" in result.output and "total" in result.output and "12,50" in result.output
+    assert "#13" in result.output and "total" in result.output and '"99,99"' in result.output
     assert "#14" in result.output and "status" in result.output
     statement = json.loads(
         cli("statement", "-m", "wang", "-p", "2026-12", "--format", "json").output

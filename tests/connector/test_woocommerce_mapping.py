@@ -226,7 +226,7 @@ def _set(raw: dict[str, Any], path: str, value: Any) -> None:
         ("line_items.1.quantity", -1, "line_items[1].quantity", "negative quantity"),
         ("line_items.1.quantity", 1.5, "line_items[1].quantity", "whole number"),
         ("line_items.0", "a line", "line_items[0]", "expected an object"),
-        ("status", "shipped", "status", "unknown status 'shipped'"),
+        ("status", "shipped", "status", 'unknown status text shaped like "aaaaaaa"'),
         ("status", None, "status", "unknown status"),
         ("currency", "cny", "currency", "3-letter"),
         ("date_modified_gmt", KeyError, "date_modified_gmt", "missing"),

@@ -1,0 +1,99 @@
+"""``alliance members`` output: one row per member's store, as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from alliance.report import printable, table_lines
+from connector.members import MemberStatus
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "never"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _age(span: timedelta | None) -> str:
+    if span is None:
+        return "-"
+    seconds = int(span.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def _access(status: MemberStatus) -> tuple[str, str]:
+    access = status.access
+    if access is None:
+        return "not checked", "-"
+    if not access.reachable:
+        return "unreachable", "-"
+    if not access.can_read:
+        return "reachable", "invalid"
+    return "reachable", "read/write" if access.can_write else "read only"
+
+
+def _problem(status: MemberStatus) -> str:
+    problems = []
+    if status.access is not None and status.access.problem:
+        problems.append(status.access.problem)
+    if status.state.last_error and status.state.last_error not in problems:
+        problems.append(status.state.last_error)
+    if status.access is not None and status.access.supports_modified_after is False:
+        problems.append("store ignores modified_after: every sync reads all orders")
+    return printable("; ".join(problems))[:300]
+
+
+def member_status_table(statuses: list[MemberStatus]) -> str:
+    headers = ["member", "store", "key", "last sync", "bookmark", "lag", "behind", "quarantined",
+               "last error"]  # fmt: skip
+    rows = []
+    for s in statuses:
+        store, key = _access(s)
+        rows.append(
+            [
+                s.member,
+                store,
+                key,
+                _when(s.state.last_success_at),
+                _when(s.state.orders_bookmark),
+                _age(s.lag),
+                "-" if s.orders_behind is None else str(s.orders_behind),
+                str(s.quarantined),
+                _problem(s) or "-",
+            ]
+        )
+    return "\n".join(table_lines(headers, rows, right={6, 7}))
+
+
+def member_status_json(statuses: list[MemberStatus]) -> str:
+    def one(s: MemberStatus) -> dict[str, Any]:
+        store, key = _access(s)
+        return {
+            "member": s.member,
+            "name": s.name,
+            "url": s.url,
+            "store": store,
+            "key": key,
+            "orders_total": s.access.orders_total if s.access else None,
+            "last_attempt": _iso(s.state.last_attempt_at),
+            "last_success": _iso(s.state.last_success_at),
+            "bookmark": _iso(s.state.orders_bookmark),
+            "orders_behind": s.orders_behind,
+            "quarantined": s.quarantined,
+            "needs_attention": s.state.needs_attention,
+            "ignores_modified_after": s.state.ignores_modified_after,
+            "last_error": s.state.last_error or None,
+            "healthy": s.healthy,
+        }
+
+    return json.dumps([one(s) for s in statuses], ensure_ascii=False, indent=2)

@@ -1,0 +1,157 @@
+"""Every member's store at once: sync them one by one, and report how each is doing.
+
+One member's failure (wrong keys, a store that is down) is recorded against that member and
+the others carry on; the CLI, the demo and the worker all go through here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from alliance.agreement import Agreement
+from alliance.errors import ConfigError
+from alliance.settings import Settings
+from alliance.storage import sync_records as records
+from connector.connect import open_store
+from connector.errors import StoreError
+from connector.http import HttpPolicy
+from connector.storefront import Access
+from connector.sync import Progress, SyncReport, sync_member
+
+ProgressFactory = Callable[[str], Progress | None]
+
+
+def policy_from(settings: Settings) -> HttpPolicy:
+    return HttpPolicy(
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        attempts=settings.http_attempts,
+    )
+
+
+def sync_members(
+    engine: Engine,
+    agreement: Agreement,
+    settings: Settings,
+    *,
+    members: Iterable[str] | None = None,
+    full: bool = False,
+    progress: ProgressFactory | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[SyncReport]:
+    """Sync the named members (default: all) in turn; each report says how it went."""
+    secret = settings.require_secret()
+    policy = policy_from(settings)
+    reports = []
+    for member_id in members or agreement.members:
+        member = agreement.members[member_id]
+        try:
+            store = open_store(member, environ, policy=policy)
+        except ConfigError as exc:
+            reports.append(_config_failure(engine, member_id, exc))
+            continue
+        try:
+            reports.append(
+                sync_member(
+                    engine,
+                    agreement,
+                    store,
+                    secret=secret,
+                    full=full,
+                    overlap=timedelta(seconds=settings.sync_overlap_seconds),
+                    progress=progress(member_id) if progress else None,
+                )
+            )
+        finally:
+            store.close()
+    return reports
+
+
+def _config_failure(engine: Engine, member: str, exc: ConfigError) -> SyncReport:
+    with engine.begin() as conn:
+        records.record_attempt(conn, member, datetime.now(UTC))
+        records.record_failure(conn, member, kind="config", message=str(exc), needs_attention=True)
+    report = SyncReport(member)
+    report.warnings.append(str(exc))
+    report.error = StoreError(member, "configuration", str(exc))
+    return report
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    """One row of ``alliance members``."""
+
+    member: str
+    name: str
+    url: str
+    access: Access | None
+    state: records.SyncState
+    quarantined: int
+    orders_behind: int | None
+
+    @property
+    def lag(self) -> timedelta | None:
+        if self.state.last_success_at is None:
+            return None
+        return datetime.now(UTC) - self.state.last_success_at
+
+    @property
+    def healthy(self) -> bool:
+        access_ok = self.access is not None and self.access.can_read
+        return access_ok and not self.state.needs_attention and not self.state.last_error
+
+
+def member_statuses(
+    engine: Engine,
+    agreement: Agreement,
+    settings: Settings,
+    *,
+    check: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> list[MemberStatus]:
+    """Stored sync state per member, plus (with ``check``) a live look at each store."""
+    with engine.connect() as conn:
+        states = records.load_states(conn)
+        quarantine = records.quarantine_counts(conn)
+    policy = HttpPolicy(
+        connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout, attempts=1
+    )
+    statuses = []
+    for member_id, member in agreement.members.items():
+        state = states.get(member_id, records.SyncState(member_id))
+        access: Access | None = None
+        behind: int | None = None
+        if check:
+            try:
+                store = open_store(member, environ if environ is not None else os.environ,
+                                   policy=policy)  # fmt: skip
+            except ConfigError as exc:
+                access = Access(reachable=False, can_read=False, can_write=False, problem=str(exc))
+            else:
+                try:
+                    access = store.check_access()
+                    if access.can_read and state.orders_bookmark is not None:
+                        behind = store.list_orders(
+                            modified_after=state.orders_bookmark, per_page=1
+                        ).total
+                except StoreError as exc:
+                    access = access or Access(False, False, False, problem=str(exc))
+                finally:
+                    store.close()
+        statuses.append(
+            MemberStatus(
+                member=member_id,
+                name=member.name,
+                url=member.url,
+                access=access,
+                state=state,
+                quarantined=quarantine.get(member_id, 0),
+                orders_behind=behind,
+            )
+        )
+    return statuses

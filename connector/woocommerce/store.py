@@ -1,0 +1,318 @@
+"""A member's WooCommerce store over REST API v3, on the official ``woocommerce`` package.
+
+The package decides the URL and the authentication, and we keep its rules: Basic auth over
+HTTPS (or keys in the query string with ``query_string_auth``), OAuth 1.0a signed by its own
+:class:`woocommerce.oauth.OAuth` over plain HTTP. Its ``API`` class is not used to *send*: it
+has no ``Session`` (a new connection and TLS handshake per call), no retries, and with
+``query_string_auth`` it writes the secret into the caller's ``params`` dict. Requests go
+through :class:`connector.http.StoreClient` instead, which pools, retries and types errors.
+
+Two fixes to the package, both about what a real store accepts:
+
+- its OAuth normalisation keeps ``/`` unencoded where PHP's ``rawurlencode`` encodes it, so any
+  query value with a slash (``rest_route=/wc/v3/orders``) fails the store's signature check;
+  :class:`_StoreOAuth` encodes as PHP does;
+- its nonce has only 10^8 values (an HMAC of 8 random digits); a store refuses a nonce seen in
+  the last 15 minutes, so we draw 128 random bits instead.
+
+Plain-permalink sites (no ``/wp-json/``) are reached with ``/?rest_route=/wc/v3/...``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, unquote, urlencode
+
+import orjson
+import requests
+from requests.auth import HTTPBasicAuth
+from woocommerce.oauth import OAuth
+
+from connector.errors import AuthFailed, NotFound, StoreError
+from connector.http import HttpPolicy, Reply, StoreClient
+from connector.storefront import Access, CouponOutcome, NewCoupon, Page
+
+log = logging.getLogger("alliance.connector")
+
+API_VERSION = "wc/v3"
+PER_PAGE_MAX = 100
+"""WooCommerce refuses ``per_page`` above 100 with 400 ``rest_invalid_param``."""
+
+BATCH_MAX = 100
+"""``/coupons/batch`` takes at most 100 items in create + update + delete together."""
+
+_ORDER_LIST_ARGS = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
+
+
+def woo_date(moment: datetime) -> str:
+    """A UTC moment as WooCommerce's filters want it with ``dates_are_gmt=true``: no offset."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class _StoreOAuth(OAuth):
+    """The official signer, encoding parameters exactly as the store's PHP does."""
+
+    @staticmethod
+    def normalize_parameters(params: Mapping[str, Any]) -> OrderedDict[str, str]:
+        normalized: OrderedDict[str, str] = OrderedDict()
+        for key, value in params.items():
+            normalized[_php_encode(str(key))] = _php_encode(str(value))
+        return normalized
+
+    @staticmethod
+    def generate_nonce() -> str:
+        return secrets.token_hex(16)
+
+
+def _php_encode(text: str) -> str:
+    """``str_replace('%', '%25', rawurlencode(rawurldecode($text)))``."""
+    return quote(unquote(text), safe="-_.~").replace("%", "%25")
+
+
+class WooCommerceStore:
+    """One member's WooCommerce store: the :class:`~connector.storefront.Storefront` for Woo."""
+
+    def __init__(
+        self,
+        member: str,
+        url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        rest_route: bool = False,
+        query_string_auth: bool = False,
+        verify: bool | str = True,
+        policy: HttpPolicy | None = None,
+        client: StoreClient | None = None,
+    ) -> None:
+        self.member = member
+        self.url = url.rstrip("/")
+        self.is_ssl = self.url.startswith("https")  # the official client's own test
+        self.rest_route = rest_route
+        self.query_string_auth = query_string_auth
+        self._key = consumer_key
+        self._secret = consumer_secret
+        self.client = client or StoreClient(member, policy=policy, verify=verify)
+
+    def __repr__(self) -> str:  # never the keys
+        return f"WooCommerceStore({self.member!r}, {self.url!r})"
+
+    def close(self) -> None:
+        self.client.close()
+
+    @property
+    def requests_sent(self) -> int:
+        return self.client.requests_sent
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, endpoint: str, params: Mapping[str, Any] | None = None, data: Any = None
+    ) -> Reply:
+        name = f"{method} {_endpoint_name(endpoint)}"
+        return self.client.call(name, lambda: self._build(method, endpoint, params or {}, data))
+
+    def _build(
+        self, method: str, endpoint: str, params: Mapping[str, Any], data: Any
+    ) -> requests.Request:
+        """A fresh request (fresh OAuth nonce and timestamp) for one attempt."""
+        query: list[tuple[str, str]] = []
+        if self.rest_route:
+            # WordPress signs the home URL itself here: the request path "/" minus the home
+            # path "/" leaves "", and get_home_url(null, "") has no trailing slash.
+            url = self.url
+            query.append(("rest_route", f"/{API_VERSION}/{endpoint}"))
+        else:
+            url = f"{self.url}/wp-json/{API_VERSION}/{endpoint}"
+        query.extend((key, _param(value)) for key, value in params.items())
+        auth = None
+        if self.is_ssl and not self.query_string_auth:
+            auth = HTTPBasicAuth(self._key, self._secret)
+        elif self.is_ssl:
+            query += [("consumer_key", self._key), ("consumer_secret", self._secret)]
+        if self.is_ssl:
+            url = f"{url}?{urlencode(query)}" if query else url
+        else:
+            signer = _StoreOAuth(
+                url=f"{url}?{urlencode(query)}" if query else url,
+                consumer_key=self._key,
+                consumer_secret=self._secret,
+                version=API_VERSION,
+                method=method,
+            )
+            url = signer.get_oauth_url()
+        headers = {}
+        body = None
+        if data is not None:
+            body = orjson.dumps(data)
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        return requests.Request(method, url, headers=headers, data=body, auth=auth)
+
+    # -- orders -------------------------------------------------------------------------------
+
+    def list_orders(
+        self,
+        *,
+        modified_after: datetime | None,
+        page: int = 1,
+        per_page: int = PER_PAGE_MAX,
+        status: str | None = None,
+        modified_before: datetime | None = None,
+    ) -> Page:
+        params: dict[str, Any] = {**_ORDER_LIST_ARGS, "per_page": per_page, "page": page}
+        if modified_after is not None:
+            params["modified_after"] = woo_date(modified_after)
+        if modified_before is not None:
+            params["modified_before"] = woo_date(modified_before)
+        if status:
+            params["status"] = status
+        return self._page("orders", params, page)
+
+    def get_order(self, order_id: int) -> Any:
+        return self._request("GET", f"orders/{int(order_id)}").data
+
+    def add_order_note(self, order_id: int, note: str, *, customer_note: bool = True) -> int:
+        reply = self._request(
+            "POST",
+            f"orders/{int(order_id)}/notes",
+            data={"note": note, "customer_note": customer_note},
+        )
+        return int(reply.data["id"])
+
+    # -- products -----------------------------------------------------------------------------
+
+    def list_products(
+        self, *, modified_after: datetime | None, page: int = 1, per_page: int = PER_PAGE_MAX
+    ) -> Page:
+        params: dict[str, Any] = {**_ORDER_LIST_ARGS, "per_page": per_page, "page": page}
+        if modified_after is not None:
+            params["modified_after"] = woo_date(modified_after)
+        return self._page("products", params, page)
+
+    def _page(self, endpoint: str, params: Mapping[str, Any], page: int) -> Page:
+        reply = self._request("GET", endpoint, params)
+        if not isinstance(reply.data, list):
+            raise StoreError(
+                self.member, f"GET {endpoint}", "expected a JSON list", status=reply.status
+            )
+        return Page(
+            documents=reply.data,
+            number=page,
+            total=reply.header_int("X-WP-Total"),
+            total_pages=reply.header_int("X-WP-TotalPages"),
+            size=reply.size,
+        )
+
+    # -- coupons ------------------------------------------------------------------------------
+
+    def create_coupons(self, coupons: Sequence[NewCoupon]) -> list[CouponOutcome]:
+        """Create coupons 100 at a time; an existing code counts as already there, not a failure."""
+        outcomes: list[CouponOutcome] = []
+        for start in range(0, len(coupons), BATCH_MAX):
+            chunk = coupons[start : start + BATCH_MAX]
+            reply = self._request(
+                "POST", "coupons/batch", data={"create": [_coupon_json(c) for c in chunk]}
+            )
+            created = reply.data.get("create", []) if isinstance(reply.data, dict) else []
+            for coupon, item in zip(chunk, created, strict=False):
+                outcomes.append(_coupon_outcome(coupon, item))
+            outcomes.extend(
+                CouponOutcome(c.code, error="the store did not answer for this coupon")
+                for c in chunk[len(created) :]
+            )
+        return outcomes
+
+    def expire_coupon(self, coupon_id: int, at: datetime) -> None:
+        self._request("PUT", f"coupons/{int(coupon_id)}", data={"date_expires_gmt": woo_date(at)})
+
+    # -- capabilities -------------------------------------------------------------------------
+
+    def supports_modified_after(self) -> bool | None:
+        """Ask the route's schema (``OPTIONS /orders``) whether ``modified_after`` is known.
+
+        WordPress silently drops parameters it does not know, so a store older than
+        WooCommerce 5.8 would answer ``modified_after`` with every order.
+        """
+        try:
+            reply = self._request("OPTIONS", "orders")
+        except StoreError:
+            return None
+        endpoints = reply.data.get("endpoints") if isinstance(reply.data, dict) else None
+        if not isinstance(endpoints, list):
+            return None
+        for endpoint in endpoints:
+            if isinstance(endpoint, dict) and "GET" in (endpoint.get("methods") or []):
+                args = endpoint.get("args")
+                if isinstance(args, dict):
+                    return "modified_after" in args and "dates_are_gmt" in args
+        return None
+
+    def check_access(self) -> Access:
+        """Reachable? Key valid for reading? For writing (an empty coupon batch writes nothing)?"""
+        try:
+            page = self.list_orders(modified_after=None, per_page=1)
+        except AuthFailed as exc:
+            return Access(reachable=True, can_read=False, can_write=False, problem=str(exc))
+        except StoreError as exc:
+            reachable = exc.status is not None and not isinstance(exc, NotFound)
+            return Access(reachable=reachable, can_read=False, can_write=False, problem=str(exc))
+        problem = None
+        try:
+            self._request("POST", "coupons/batch", data={})
+            can_write = True
+        except StoreError as exc:
+            can_write = False
+            problem = str(exc)
+        return Access(
+            reachable=True,
+            can_read=True,
+            can_write=can_write,
+            orders_total=page.total,
+            supports_modified_after=self.supports_modified_after(),
+            problem=problem,
+        )
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _endpoint_name(endpoint: str) -> str:
+    """``orders/123/notes`` -> ``orders/<id>/notes``: stable names for logs and errors."""
+    return "/".join("<id>" if part.isdigit() else part for part in endpoint.split("/"))
+
+
+def _coupon_json(coupon: NewCoupon) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": coupon.code,
+        "amount": format(coupon.amount, "f"),
+        "discount_type": coupon.discount_type,
+        "individual_use": coupon.individual_use,
+        "description": coupon.description,
+    }
+    if coupon.expires_at is not None:
+        body["date_expires_gmt"] = woo_date(coupon.expires_at)
+    if coupon.usage_limit is not None:
+        body["usage_limit"] = coupon.usage_limit
+    if coupon.meta:
+        body["meta_data"] = [{"key": k, "value": v} for k, v in coupon.meta.items()]
+    return body
+
+
+def _coupon_outcome(coupon: NewCoupon, item: Any) -> CouponOutcome:
+    if not isinstance(item, dict):
+        return CouponOutcome(coupon.code, error="the store's answer for this coupon is not JSON")
+    error = item.get("error")
+    if isinstance(error, dict):
+        if error.get("code") == "woocommerce_rest_coupon_code_already_exists":
+            return CouponOutcome(coupon.code, already_exists=True)
+        return CouponOutcome(coupon.code, error=str(error.get("message", "refused"))[:200])
+    coupon_id = item.get("id")
+    return CouponOutcome(coupon.code, coupon_id=coupon_id if isinstance(coupon_id, int) else None)
