@@ -327,5 +327,13 @@ def demo(directory: Path) -> None:
     run_demo(directory, echo=click.echo)
 
 
+def _register_sandbox() -> None:
+    from connector.sandbox.cli import sandbox
+
+    main.add_command(sandbox)
+
+
+_register_sandbox()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

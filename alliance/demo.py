@@ -2,19 +2,20 @@
 
 Li, Wang, Zhang and Zhao trade for six weeks up to today: referral coupons, tracked clicks
 from Li's article, a swap between Zhang and Zhao, refunds, a cancellation and a
-cash-on-delivery order. Each store's orders are written as the WooCommerce JSON its
-``GET /orders`` returns and imported through the same mapping ``alliance import-orders`` uses.
-Then the last complete month is closed and a late refund arrives, so the statements show a
-clawback too. Everything is deterministic except the dates, which follow today's.
+cash-on-delivery order. Each shop gets its own sandbox WooCommerce store (a real HTTP
+server on localhost, see ``alliance sandbox serve``) holding its orders and products, and the
+alliance syncs all four through the real connector, exactly as it would sync real shops. Then
+the last complete month is closed, Wang refunds a sale in its store and the next sync books a
+clawback. Everything is deterministic except the dates, which follow today's.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import shutil
 from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,10 +26,14 @@ from alliance.booking import book_clicks
 from alliance.clicks import Click
 from alliance.periods import period_of
 from alliance.reporting import close_period, member_statement, period_balances, record_agreement
+from alliance.settings import Settings
 from alliance.storage.database import open_database
-from connector.woocommerce.files import read_orders_document
+from connector.member_report import member_status_table
+from connector.members import member_statuses, sync_members
+from connector.sandbox.server import start_sandbox
+from connector.sync import SyncReport
 from connector.woocommerce.fixtures import woo_order
-from connector.woocommerce.ingest import ingest_orders
+from connector.woocommerce.product_fixtures import woo_product
 
 EXAMPLE = Path(__file__).with_name("data") / "example-alliance.toml"
 DEMO_SECRET = "demo-only-secret-do-not-use-in-production-0000"
@@ -67,54 +72,70 @@ DEALS_BY_LINK = {("li", "wang"): "li-wang", ("li", "zhao"): "li-zhao"}
 
 def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    config = directory / "alliance.toml"
-    shutil.copyfile(EXAMPLE, config)
     database = directory / "alliance.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     secret = os.environ.get("ALLIANCE_SECRET") or DEMO_SECRET
     if secret == DEMO_SECRET:
         echo("(demo) ALLIANCE_SECRET is not set: using a public demo secret for customer keys.")
-
-    agreement = load_agreement(config)
-    engine = open_database(f"sqlite:///{database}")
-    record_agreement(engine, agreement)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     start = now - timedelta(weeks=WEEKS)
     rng = random.Random(2026)
-
     clicks = _clicks(rng, start, now)
-    book_clicks(engine, agreement, clicks, now=now)
     raw = _orders(rng, start, now, clicks)
-    booked = 0
-    for member, orders in raw.items():
-        path = directory / f"orders-{member}.json"
-        path.write_text(json.dumps(orders, ensure_ascii=False, indent=1), encoding="utf-8")
-        documents = read_orders_document(path)
-        booked += ingest_orders(
-            engine, agreement, documents, member=member, secret=secret.encode()
-        ).entries_booked
 
-    previous = period_of(start, agreement.settings.timezone)
-    current = period_of(now, agreement.settings.timezone)
-    late = _late_refund(raw["wang"], now)
-    if previous != current and late is not None:
-        close_period(engine, previous)
-        path = directory / "orders-wang-late.json"
-        path.write_text(json.dumps([late], ensure_ascii=False), encoding="utf-8")
-        documents = read_orders_document(path)
-        booked += ingest_orders(
-            engine, agreement, documents, member="wang", secret=secret.encode()
-        ).entries_booked
+    with ExitStack() as running:
+        stores = {
+            member: running.enter_context(
+                start_sandbox(orders=orders, products=_products(member, start))
+            )
+            for member, orders in raw.items()
+        }
+        config = directory / "alliance.toml"
+        config.write_text(_agreement_for(stores), encoding="utf-8")
+        environ = {
+            **os.environ,
+            **{f"{m.upper()}_WC_KEY": h.key.consumer_key for m, h in stores.items()},
+            **{f"{m.upper()}_WC_SECRET": h.key.consumer_secret for m, h in stores.items()},
+        }
+        settings = Settings.from_env(environ, config=config)
+        settings = replace(settings, database_url=f"sqlite:///{database}", secret=secret)
+        agreement = load_agreement(config)
+        engine = open_database(settings.database_url)
+        record_agreement(engine, agreement)
+        book_clicks(engine, agreement, clicks, now=now)
+
+        echo(
+            f"{agreement.settings.name}: {len(agreement.members)} members, "
+            f"{len(agreement.deals)} deals, agreement version {agreement.version}"
+        )
+        echo("Four sandbox WooCommerce stores are running (real HTTP, OAuth 1.0a):")
+        for member, handle in stores.items():
+            echo(f"  {member:6} {handle.url}  ({len(raw[member])} orders)")
+        echo("")
+        echo("alliance sync (first run: a backfill of every store):")
+        _echo_syncs(echo, sync_members(engine, agreement, settings, environ=environ))
+
+        previous = period_of(start, agreement.settings.timezone)
+        current = period_of(now, agreement.settings.timezone)
+        late = _late_refund(raw["wang"])
+        if previous != current and late is not None:
+            close_period(engine, previous)
+            stores["wang"].state.refund(late["id"], late["total"], "Returned unopened")
+            echo("")
+            echo(f"Closed {previous}; then Wang refunded order #{late['number']} in the store.")
+            echo("alliance sync (only what changed):")
+            _echo_syncs(echo, sync_members(engine, agreement, settings, environ=environ))
+        echo("")
+        statuses = member_statuses(engine, agreement, settings, environ=environ)
+        echo("alliance members:")
+        echo(member_status_table(statuses))
 
     total_orders = sum(len(v) for v in raw.values())
-    echo(
-        f"{agreement.settings.name}: {len(agreement.members)} members, "
-        f"{len(agreement.deals)} deals, agreement version {agreement.version}"
-    )
+    echo("")
     echo(
         f"{total_orders} orders in {len(raw)} stores and {len(clicks)} tracked clicks over "
-        f"the last {WEEKS} weeks; {booked} ledger entries booked."
+        f"the last {WEEKS} weeks."
     )
     periods = [previous] if previous == current else [previous, current]
     if previous != current:
@@ -138,7 +159,41 @@ def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
         f"  ALLIANCE_DATABASE_URL=sqlite:///{database} alliance --config {config} "
         f"statement --member li --period {periods[-1]} --format json"
     )
+    echo("Run your own sandbox store with: alliance sandbox serve --port 8080 --generate 500")
     engine.dispose()
+
+
+def _agreement_for(stores: dict) -> str:
+    """The example agreement, with each member's url pointing at its sandbox store."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for member, handle in stores.items():
+        text = text.replace(f'url = "https://{member}.example"', f'url = "{handle.url}"')
+    return text
+
+
+def _echo_syncs(echo: Callable[[str], None], reports: list[SyncReport]) -> None:
+    for r in reports:
+        if r.error is not None:
+            echo(f"  {r.member}: FAILED: {r.error}")
+            continue
+        echo(
+            f"  {r.member:6} {r.orders_fetched:3} orders fetched in {r.requests} requests, "
+            f"{r.booking.orders_applied:3} new or changed, {r.booking.entries_booked:3} ledger "
+            f"entries, {r.products_synced} products"
+        )
+
+
+def _products(member: str, start: datetime) -> list[dict]:
+    return [
+        woo_product(
+            pid,
+            name=name,
+            price=price,
+            modified=start,
+            site=f"https://{member}.example",
+        )
+        for pid, name, price in CATALOGUE[member]
+    ]
 
 
 def _clicks(rng: random.Random, start: datetime, now: datetime) -> list[Click]:
@@ -217,24 +272,23 @@ def _orders(
                     rng=rng,
                 )
             )
-        result[seller] = orders
+        result[seller] = [_not_after(order, now) for order in orders]
     return result
 
 
-def _late_refund(orders: list[dict], now: datetime) -> dict | None:
-    """A full refund of Wang's earliest referred sale, arriving today as a new revision."""
+def _not_after(order: dict, now: datetime) -> dict:
+    """Completion dates the fixture puts in the future are moved to now, as a store would."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S")
+    local = (now + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%S")
+    for name in ("date_modified", "date_completed"):
+        if (order.get(f"{name}_gmt") or "") > stamp:
+            order[f"{name}_gmt"], order[name] = stamp, local
+    return order
+
+
+def _late_refund(orders: list[dict]) -> dict | None:
+    """Wang's earliest referred, completed, unrefunded sale: refunded in full today."""
     for order in sorted(orders, key=lambda o: o["date_created_gmt"]):
         if order["status"] == "completed" and order["coupon_lines"] and not order["refunds"]:
-            late = json.loads(json.dumps(order))
-            late["status"] = "refunded"
-            late["refunds"] = [
-                {
-                    "id": 9000 + late["id"],
-                    "reason": "Returned unopened",
-                    "total": f"-{late['total']}",
-                }
-            ]
-            late["date_modified_gmt"] = now.strftime("%Y-%m-%dT%H:%M:%S")
-            late["date_modified"] = (now + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%S")
-            return late
+            return order
     return None

@@ -91,7 +91,7 @@ def floor(url: str) -> tuple[float, int, int]:
         orders = json.loads(response.content)
         count += len(orders)
         size += len(response.content)
-        if len(orders) < PER_PAGE:
+        if len(orders) < PER_PAGE or page >= int(response.headers["X-WP-TotalPages"]):
             break
         page += 1
     return time.perf_counter() - started, count, size

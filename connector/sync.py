@@ -44,6 +44,7 @@ from alliance.storage import sync_records as records
 from connector.errors import StoreError
 from connector.storefront import Page, Storefront
 from connector.woocommerce.ingest import ingest_orders
+from connector.woocommerce.webhooks import SyncOrder, WebhookEvent
 
 log = logging.getLogger("alliance.sync")
 
@@ -344,25 +345,10 @@ class _OrderWalker:
     def _quarantine(self, documents: list[Any], rejected: list[OrderDataError]) -> None:
         if not rejected and not self.has_quarantine:
             return
-        modified = {
-            str(d.get("id")): str(d.get("date_modified_gmt", ""))
-            for d in documents
-            if type(d) is dict
-        }
-        refused = {error.external_id for error in rejected}
-        with self.engine.begin() as conn:
-            if rejected:
-                now = datetime.now(UTC)
-                pairs = [(e, modified.get(e.external_id or "", "")) for e in rejected]
-                self.report.quarantined += records.quarantine_orders(
-                    conn, self.store.member, pairs, now
-                )
-                self.has_quarantine = True
-                for error in rejected:
-                    log.warning("%s: quarantined %s", self.store.member, error)
-            if self.has_quarantine:
-                cleared = [i for i in modified if i not in refused]
-                records.release_quarantine(conn, self.store.member, cleared)
+        self.report.quarantined += record_quarantine(
+            self.engine, self.store.member, documents, rejected
+        )
+        self.has_quarantine = self.has_quarantine or bool(rejected)
 
     def _advance(self, bookmark: str, moment: datetime) -> None:
         with self.engine.begin() as conn:
@@ -370,6 +356,25 @@ class _OrderWalker:
         if bookmark == "orders_bookmark":
             current = self.report.bookmark
             self.report.bookmark = moment if current is None else max(current, moment)
+
+
+def record_quarantine(
+    engine: Engine, member: str, documents: list[Any], rejected: list[OrderDataError]
+) -> int:
+    """Quarantine refused orders; orders of ``documents`` that mapped leave the quarantine."""
+    modified = {
+        str(d.get("id")): str(d.get("date_modified_gmt", "")) for d in documents if type(d) is dict
+    }
+    refused = {error.external_id for error in rejected}
+    held = 0
+    with engine.begin() as conn:
+        if rejected:
+            pairs = [(e, modified.get(e.external_id or "", "")) for e in rejected]
+            held = records.quarantine_orders(conn, member, pairs, datetime.now(UTC))
+            for error in rejected:
+                log.warning("%s: quarantined %s", member, error)
+        records.release_quarantine(conn, member, [i for i in modified if i not in refused])
+    return held
 
 
 def _sync_products(
@@ -413,3 +418,44 @@ def _sync_products(
                 synced += len(products)
             return synced
         cursor = anchor
+
+
+def sync_order(
+    engine: Engine,
+    agreement: Agreement,
+    store: Storefront,
+    order_id: int,
+    *,
+    secret: bytes,
+) -> BookingResult:
+    """Fetch one order (a webhook said it changed) and book it; repeating it changes nothing.
+
+    The delivery's own body is never trusted or mapped: only its id is, and the order is
+    read back from the store's API, so a forged or stale payload cannot book anything.
+    """
+    document = store.get_order(order_id)
+    result = ingest_orders(engine, agreement, [document], member=store.member, secret=secret)
+    record_quarantine(engine, store.member, [document], result.rejected)
+    return result
+
+
+def handle_webhook(
+    engine: Engine,
+    agreement: Agreement,
+    store: Storefront,
+    event: WebhookEvent,
+    *,
+    secret: bytes,
+) -> BookingResult | None:
+    """Act on a verified delivery: orders are synced one by one, products on the next sync."""
+    if isinstance(event, SyncOrder):
+        if event.topic.endswith(".deleted"):
+            log.warning(
+                "%s: order %d was deleted in the store; deleted orders are not reversed "
+                "automatically, move it to the trash instead",
+                store.member,
+                event.order_id,
+            )
+            return None
+        return sync_order(engine, agreement, store, event.order_id, secret=secret)
+    return None

@@ -709,8 +709,8 @@ class Api:
             matches=matches,
         )
         with self.state.lock:
-            ids = collection.select(list_query)
-            total = len(ids)
+            start = offset if offset is not None else (page - 1) * per_page
+            total, ids = collection.window(list_query, start, per_page)
             pages = math.ceil(total / per_page)
             if total and page > pages:
                 raise RestError(
@@ -718,8 +718,7 @@ class Api:
                     "rest_post_invalid_page_number",
                     "The page number requested is larger than the number of pages available.",
                 )
-            start = offset if offset is not None else (page - 1) * per_page
-            body = collection.page(ids[start : start + per_page], shape)
+            body = collection.page(ids, shape)
         headers = [("X-WP-Total", str(total)), ("X-WP-TotalPages", str(pages))]
         links = self._links(route, query, page, pages)
         if links:

@@ -188,6 +188,40 @@ class Collection:
                 del index[at]
         self._statuses[str(self._docs[doc_id].get("status", ""))] -= 1
 
+    def window(self, query: ListQuery, start: int, count: int) -> tuple[int, list[int]]:
+        """``(total, ids[start:start + count])`` of ``select``; when the query is a plain range
+        of one index (the incremental sync's ``modified_after`` + ``orderby=modified``), the
+        page is cut from the index directly, without listing every match."""
+        field = query.bounds[0][0] if query.bounds else query.orderby
+        plain = (
+            len(query.bounds) <= 1
+            and field == query.orderby
+            and field in self._index
+            and not (query.include or query.exclude or query.search or query.matches)
+            and not self._needs_status_filter(query)
+        )
+        if not plain:
+            ids = self.select(query)
+            return len(ids), ids[start : start + count]
+        index = self._index[field]
+        lo, hi = 0, len(index)
+        if query.bounds:
+            _, after, before = query.bounds[0]
+            lo = bisect_right(index, (after, float("inf"))) if after is not None else 0
+            hi = max(lo, bisect_left(index, (before, -1)) if before is not None else hi)
+        total = hi - lo
+        if query.descending:
+            first, last = max(hi - start - count, lo), max(hi - start, lo)
+            return total, [doc_id for _, doc_id in reversed(index[first:last])]
+        first, last = min(lo + start, hi), min(lo + start + count, hi)
+        return total, [doc_id for _, doc_id in index[first:last]]
+
+    def _needs_status_filter(self, query: ListQuery) -> bool:
+        present = {status for status, count in self._statuses.items() if count > 0}
+        if query.statuses is None:
+            return "trash" in present
+        return not present <= query.statuses
+
     def select(self, query: ListQuery) -> list[int]:
         """Ids matching ``query`` in answer order; cached until the collection changes."""
         cached = self._cache.get(query)
@@ -224,11 +258,11 @@ class Collection:
                 for i in ids
                 if (after is None or keys[i][n] > after) and (before is None or keys[i][n] < before)
             ]
-        present = {status for status, count in self._statuses.items() if count > 0}
-        if query.statuses is None and "trash" in present:
-            ids = [i for i in ids if docs[i].get("status") != "trash"]
-        elif query.statuses is not None and not present <= query.statuses:
-            ids = [i for i in ids if docs[i].get("status") in query.statuses]
+        if self._needs_status_filter(query):
+            if query.statuses is None:
+                ids = [i for i in ids if docs[i].get("status") != "trash"]
+            else:
+                ids = [i for i in ids if docs[i].get("status") in query.statuses]
         if query.include:
             wanted = set(query.include)
             ids = [i for i in ids if i in wanted]

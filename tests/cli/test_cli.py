@@ -266,7 +266,9 @@ def test_the_demo_prints_statements_for_all_four_members(cli, tmp_path):
     for member in ("li", "wang", "zhang", "zhao"):
         assert f"Statement for {member}" in result.output
     assert "Balances for" in result.output and "Swap credits" in result.output
-    assert (tmp_path / "demo" / "orders-wang.json").exists()
+    assert "alliance sync (first run" in result.output and "FAILED" not in result.output
+    assert "read/write" in result.output  # alliance members: every store reachable
+    assert (tmp_path / "demo" / "alliance.db").exists()
 
 
 def test_version_and_help_work(cli):
