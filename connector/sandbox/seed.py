@@ -38,7 +38,8 @@ _STATUS_MIX = (
     ("completed", 40), ("processing", 30), ("on-hold", 6), ("pending", 8),
     ("cancelled", 6), ("refunded", 4), ("failed", 2),
 )  # fmt: skip
-_REFERRAL_COUPONS = ("li-ref", "wang-baby", "zhang-photo", "zhao-toys")
+_REFERRAL_COUPONS = ("li-friends", "li-friends", "wang-loves-li", "zhang-photo")
+"""Codes of the example agreement (examples/alliance.toml): "li-friends" lives in wang's store."""
 
 
 def parse_woo_date(text: str) -> datetime | None:

@@ -107,9 +107,10 @@ class _Handler(BaseHTTPRequestHandler):
                 traceback.print_exc()
             error = RestError(500, "internal_server_error", "Internal error in the sandbox store.")
             response = json_response(500, error.body())
-        self._send(response)
         safe_query = urlencode(without_secrets(query))
+        # logged before answering, so a client that got its answer finds it in the log
         site.state.request_log.append((self.command, parts.path, safe_query, response.status))
+        self._send(response)
         if site.verbose:
             shown = parts.path + (f"?{safe_query}" if safe_query else "")
             print(f"{self.command} {shown} {response.status}", file=sys.stderr, flush=True)
