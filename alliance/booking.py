@@ -8,7 +8,7 @@ only the newest revision of an order is applied and entries are written if new.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -65,12 +65,18 @@ def book_orders(
     *,
     batch_size: int = BATCH_SIZE,
     now: datetime | None = None,
+    also: Callable[[Connection], None] | None = None,
 ) -> BookingResult:
-    """Apply order revisions to the ledger, batch by batch."""
+    """Apply order revisions to the ledger, batch by batch.
+
+    ``also`` runs inside each batch's transaction, just before it commits: the sync moves its
+    bookmark there, so the bookmark and the orders it covers are committed together.
+    """
     result = BookingResult()
     coupon_index = agreement.referral_coupon_index()
     for chunk in batched(orders, batch_size):
-        result.add(_book_batch(engine, agreement, chunk, coupon_index, now or datetime.now(UTC)))
+        when = now or datetime.now(UTC)
+        result.add(_book_batch(engine, agreement, chunk, coupon_index, when, also))
     return result
 
 
@@ -80,6 +86,7 @@ def _book_batch(
     chunk: list[Order],
     coupon_index: Mapping[tuple[str, str], DealLeg],
     now: datetime,
+    also: Callable[[Connection], None] | None = None,
 ) -> BookingResult:
     result = BookingResult(orders_seen=len(chunk))
     latest: dict[tuple[str, str], Order] = {}
@@ -99,51 +106,65 @@ def _book_batch(
         if held is None or order.revision > held.revision:
             latest[key] = order
     with engine.begin() as conn:
-        stored = repo.stored_revisions(conn, latest.keys())
-        fresh = [o for k, o in latest.items() if k not in stored or o.revision > stored[k]]
-        result.orders_unchanged = len(chunk) - len(result.rejected) - len(fresh)
-        if not fresh:
-            return result
-        closed = repo.closed_periods(conn)
-        booked = repo.booked_for(conn, [o.ref for o in fresh])
-        click_ids = {
-            o.attribution.utm_content.strip()
-            for o in fresh
-            if o.attribution.utm_content and o.attribution.utm_source.strip().lower() == UTM_SOURCE
-        }
-        clicks = repo.clicks_by_id(conn, click_ids) if click_ids else {}
-        pairs = {(o.member, code) for o in fresh for code in o.coupon_codes}
-        gifts = repo.gift_coupons_for(conn, pairs) if pairs else {}
-        entries, rows = [], []
-        settings = agreement.settings
-        for order in fresh:
-            won = attribute(
-                order, agreement, referral_coupons=coupon_index, gift_coupons=gifts, clicks=clicks
-            )
-            rows.append(repo.order_row(order, won, now))
-            already = booked.get(order.ref)
-            if won is None and not already:
-                continue  # no partner sent it and nothing was booked: nothing to plan
-            result.attributed += won is not None
-            fact = Fact(
-                SourceKind.ORDER,
-                order.ref,
-                order.revision,
-                order.sale_date,
-                f"{order.member}#{order.number}",
-            )
-            entries += plan_entries(
-                fact,
-                order_targets(order, won, agreement),
-                already or {},
-                timezone=settings.timezone,
-                closed_periods=closed,
-                agreement_version=agreement.version,
-            )
-        repo.upsert_orders(conn, rows)
-        result.entries_booked = repo.insert_entries(conn, entries, now)
-        result.orders_applied = len(fresh)
+        _plan_and_write(conn, agreement, latest, coupon_index, now, result)
+        if also is not None:
+            also(conn)
     return result
+
+
+def _plan_and_write(
+    conn: Connection,
+    agreement: Agreement,
+    latest: Mapping[tuple[str, str], Order],
+    coupon_index: Mapping[tuple[str, str], DealLeg],
+    now: datetime,
+    result: BookingResult,
+) -> None:
+    """Store the newer revisions and append the entries they call for."""
+    stored = repo.stored_revisions(conn, latest.keys())
+    fresh = [o for k, o in latest.items() if k not in stored or o.revision > stored[k]]
+    result.orders_unchanged = result.orders_seen - len(result.rejected) - len(fresh)
+    if not fresh:
+        return
+    closed = repo.closed_periods(conn)
+    booked = repo.booked_for(conn, [o.ref for o in fresh])
+    click_ids = {
+        o.attribution.utm_content.strip()
+        for o in fresh
+        if o.attribution.utm_content and o.attribution.utm_source.strip().lower() == UTM_SOURCE
+    }
+    clicks = repo.clicks_by_id(conn, click_ids) if click_ids else {}
+    pairs = {(o.member, code) for o in fresh for code in o.coupon_codes}
+    gifts = repo.gift_coupons_for(conn, pairs) if pairs else {}
+    entries, rows = [], []
+    settings = agreement.settings
+    for order in fresh:
+        won = attribute(
+            order, agreement, referral_coupons=coupon_index, gift_coupons=gifts, clicks=clicks
+        )
+        rows.append(repo.order_row(order, won, now))
+        already = booked.get(order.ref)
+        if won is None and not already:
+            continue  # no partner sent it and nothing was booked: nothing to plan
+        result.attributed += won is not None
+        fact = Fact(
+            SourceKind.ORDER,
+            order.ref,
+            order.revision,
+            order.sale_date,
+            f"{order.member}#{order.number}",
+        )
+        entries += plan_entries(
+            fact,
+            order_targets(order, won, agreement),
+            already or {},
+            timezone=settings.timezone,
+            closed_periods=closed,
+            agreement_version=agreement.version,
+        )
+    repo.upsert_orders(conn, rows)
+    result.entries_booked = repo.insert_entries(conn, entries, now)
+    result.orders_applied = len(fresh)
 
 
 def stored_digests(conn: Connection, member: str, external_ids: list[str]) -> dict[str, str]:

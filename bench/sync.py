@@ -10,6 +10,9 @@ same run, on the same pages (``per_page=100``, ``orderby=modified&order=asc``):
              nothing stored (what merely downloading the orders costs)
   backfill   ``sync_member`` from an empty SQLite ledger: fetch, digest, map (the firewall),
              attribute, commission, book, bookmark after every committed page
+  ingest     for the breakdown: the same pages, already in memory, through the ingest path
+             alone (what issue 2's benchmark measures); backfill / ingest shows what the
+             connector itself costs
 
 Goal (issue 3): backfill rate >= 0.5 x the floor rate. Then ``--changes`` orders are changed
 in the store (refunds and status changes through the official ``woocommerce`` client) and the
@@ -41,6 +44,7 @@ from alliance.agreement.parse import load_agreement
 from alliance.storage.database import open_database
 from connector.http import HttpPolicy, StoreClient
 from connector.sync import sync_member
+from connector.woocommerce.ingest import ingest_pages
 from connector.woocommerce.store import WooCommerceStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +78,7 @@ def start_store(orders: int) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the sandbox store did not start within 300 s")
 
 
-def floor(url: str) -> tuple[float, int, int]:
+def floor(url: str, keep: list[bytes] | None = None) -> tuple[float, int, int]:
     """Every page with one plain Session and json.loads; returns (seconds, orders, bytes)."""
     session = requests.Session()
     session.trust_env = False
@@ -89,12 +93,24 @@ def floor(url: str) -> tuple[float, int, int]:
         response = session.get(signed, timeout=30)
         response.raise_for_status()
         orders = json.loads(response.content)
+        if keep is not None:
+            keep.append(response.content)
         count += len(orders)
         size += len(response.content)
         if len(orders) < PER_PAGE or page >= int(response.headers["X-WP-TotalPages"]):
             break
         page += 1
     return time.perf_counter() - started, count, size
+
+
+def ingest_only(pages: list[bytes], agreement, directory: Path, round_no: int) -> float:
+    """The same pages, already in memory, through the ingest path alone: no HTTP."""
+    engine = open_database(f"sqlite:///{directory / f'ingest{round_no}.db'}")
+    started = time.perf_counter()
+    ingest_pages(engine, agreement, pages, member="wang", secret=SECRET, batch_size=PER_PAGE)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return seconds
 
 
 def connect(url: str) -> WooCommerceStore:
@@ -155,28 +171,36 @@ def main() -> None:
 
 
 def run(url: str, agreement, scratch: Path, args: argparse.Namespace) -> None:
-    floor(url)  # warm up: the store's caches and ours
+    pages: list[bytes] = []
+    floor(url, pages)  # warm up: the store's caches and ours; keeps the pages for ingest_only
     rows = []
     engine = report = None
     for round_no in range(1, args.rounds + 1):
         floor_s, floor_n, floor_bytes = floor(url)
+        ingest_s = ingest_only(pages, agreement, scratch, round_no)
         if engine is not None:
             engine.dispose()
         engine, ours_s, report = backfill(url, agreement, scratch, round_no)
         if report.orders_fetched != floor_n:
             raise SystemExit(f"backfill saw {report.orders_fetched} orders, floor {floor_n}")
-        rows.append((floor_n / floor_s, report.orders_fetched / ours_s, report))
+        rows.append((floor_n / floor_s, report.orders_fetched / ours_s, floor_n / ingest_s))
         print(
             f"round {round_no}: floor {floor_n / floor_s:8,.0f} orders/s "
             f"({floor_bytes / floor_n:,.0f} B/order, {floor_s:.2f} s) | backfill "
             f"{report.orders_fetched / ours_s:8,.0f} orders/s ({ours_s:.2f} s, "
             f"{report.requests} requests, {report.booking.entries_booked:,} entries) | "
+            f"ingest alone {floor_n / ingest_s:8,.0f} orders/s | "
             f"ratio {report.orders_fetched / ours_s / (floor_n / floor_s):.2f}"
         )
     ratios = [ours / base for base, ours, _ in rows]
     print()
     print(f"floor    median {statistics.median(r[0] for r in rows):8,.0f} orders/s")
     print(f"backfill median {statistics.median(r[1] for r in rows):8,.0f} orders/s")
+    print(
+        f"ingest alone (same pages from memory, no HTTP) median "
+        f"{statistics.median(r[2] for r in rows):8,.0f} orders/s; backfill/ingest alone "
+        f"{statistics.median(r[1] / r[2] for r in rows):.2f} (the network is hidden by prefetch)"
+    )
     verdict = "OK" if statistics.median(ratios) >= 0.5 else "MISSED"
     print(
         f"ratio backfill/floor: median {statistics.median(ratios):.2f} "

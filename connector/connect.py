@@ -44,4 +44,5 @@ def open_store(
         rest_route=member.rest_route,
         verify=ca_bundle or True,
         policy=policy,
+        webhook_secret=env.get(member.webhook_secret_variable, ""),
     )

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, delete, or_, select, update
 
 from alliance.errors import OrderDataError
 from alliance.storage.repository import _chunks, _insert
-from alliance.storage.schema import quarantine, sync_state
+from alliance.storage.schema import orders, quarantine, sync_state
 
 _REASON_MAX = 500
 
@@ -63,6 +63,12 @@ def load_states(conn: Connection) -> dict[str, SyncState]:
 def load_state(conn: Connection, member: str) -> SyncState:
     row = conn.execute(select(sync_state).where(sync_state.c.member == member)).mappings().first()
     return SyncState(**row) if row else SyncState(member)
+
+
+def has_orders(conn: Connection, member: str) -> bool:
+    """Whether anything of the member's is stored (else a sync skips digest lookups)."""
+    query = select(orders.c.external_id).where(orders.c.member == member).limit(1)
+    return conn.execute(query).first() is not None
 
 
 def advance_bookmark(conn: Connection, member: str, column: str, moment: datetime) -> None:

@@ -185,7 +185,10 @@ def generate_orders(
                 "utm_medium": "referral" if utm else "",
                 "utm_content": f"clk_{rng.getrandbits(48):012x}" if utm else "",
             }
-        modified = min(created + timedelta(minutes=rng.randrange(1, 4 * 24 * 60)), now)
+        later = timedelta(minutes=rng.randrange(1, 4 * 24 * 60))
+        if created + later > now:  # spread over what is left, never piled up at "now"
+            later = (now - created) * rng.random()
+        modified = (created + later).replace(microsecond=0)
         orders.append(
             woo_order(
                 order_id,

@@ -13,7 +13,7 @@ cyclic garbage collector is paused per batch (see :mod:`alliance.gcpause`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,7 @@ PAGE_SIZE = 100
 
 
 @dataclass
-class _Batch:
+class PreparedBatch:
     """Mapped orders waiting to be booked together, and what was skipped or refused."""
 
     orders: list[Order] = field(default_factory=list)
@@ -97,7 +97,7 @@ def _ingest(
     total = BookingResult()
     while True:
         with collector_paused(), engine.connect() as reader:
-            batch = _Batch()
+            batch = PreparedBatch()
             for documents in pages:
                 _prepare(reader, documents, batch, member=member, secret=secret)
                 del documents  # freed by reference counting while the collector is paused
@@ -125,15 +125,25 @@ def _page_orders(page: bytes | str, member: str, number: int) -> list[Any]:
 
 
 def _prepare(
-    reader: Connection, documents: list[Any], batch: _Batch, *, member: str, secret: bytes
+    reader: Connection | None,
+    documents: list[Any],
+    batch: PreparedBatch,
+    *,
+    member: str,
+    secret: bytes,
 ) -> None:
     """Skip documents seen before and map the rest (the firewall) into ``batch``.
 
     Which ids are stored is asked first (reading an id is cheap); then each document is
     digested and, unless it is the stored one, mapped at once, while it is still in cache.
+    With no ``reader`` nothing is stored yet for the member (a first backfill).
     """
-    ids = [str(raw["id"]) for raw in documents if type(raw) is dict and type(raw.get("id")) is int]
-    stored = stored_digests(reader, member, ids)
+    stored: Mapping[str, str] = {}
+    if reader is not None:
+        ids = [
+            str(raw["id"]) for raw in documents if type(raw) is dict and type(raw.get("id")) is int
+        ]
+        stored = stored_digests(reader, member, ids)
     orders, rejected = batch.orders, batch.rejected
     for position, raw in enumerate(documents):
         digest = ""
@@ -153,8 +163,41 @@ def _prepare(
     batch.seen += len(documents)
 
 
-def _book(engine: Engine, agreement: Agreement, batch: _Batch) -> BookingResult:
-    result = book_orders(engine, agreement, batch.orders, batch_size=max(len(batch.orders), 1))
+def prepare_page(
+    reader: Connection | None, documents: list[Any], *, member: str, secret: bytes
+) -> PreparedBatch:
+    """Digest and map one page (CPU only, safe in another thread); book it with ``book_prepared``.
+
+    ``reader`` looks up the stored digests; None when the member has nothing stored yet.
+    """
+    batch = PreparedBatch()
+    _prepare(reader, documents, batch, member=member, secret=secret)
+    return batch
+
+
+def book_prepared(
+    engine: Engine,
+    agreement: Agreement,
+    batch: PreparedBatch,
+    *,
+    also: Callable[[Connection], None] | None = None,
+) -> BookingResult:
+    """Book a page prepared by :func:`prepare_page` in one transaction, with ``also`` in it."""
+    return _book(engine, agreement, batch, also)
+
+
+def _book(
+    engine: Engine,
+    agreement: Agreement,
+    batch: PreparedBatch,
+    also: Callable[[Connection], None] | None = None,
+) -> BookingResult:
+    if not batch.orders and also is not None:
+        with engine.begin() as conn:
+            also(conn)
+    result = book_orders(
+        engine, agreement, batch.orders, batch_size=max(len(batch.orders), 1), also=also
+    )
     result.orders_seen = batch.seen
     result.orders_unchanged += batch.skipped
     result.rejected[:0] = batch.rejected

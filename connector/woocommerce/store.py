@@ -36,6 +36,7 @@ from woocommerce.oauth import OAuth
 from connector.errors import AuthFailed, NotFound, StoreError
 from connector.http import HttpPolicy, Reply, StoreClient
 from connector.storefront import Access, CouponOutcome, NewCoupon, Page
+from connector.woocommerce.webhooks import WebhookEvent, read_webhook
 
 log = logging.getLogger("alliance.connector")
 
@@ -89,6 +90,7 @@ class WooCommerceStore:
         verify: bool | str = True,
         policy: HttpPolicy | None = None,
         client: StoreClient | None = None,
+        webhook_secret: str = "",
     ) -> None:
         self.member = member
         self.url = url.rstrip("/")
@@ -97,6 +99,7 @@ class WooCommerceStore:
         self.query_string_auth = query_string_auth
         self._key = consumer_key
         self._secret = consumer_secret
+        self._webhook_secret = webhook_secret
         self.client = client or StoreClient(member, policy=policy, verify=verify)
 
     def __repr__(self) -> str:  # never the keys
@@ -229,6 +232,12 @@ class WooCommerceStore:
 
     def expire_coupon(self, coupon_id: int, at: datetime) -> None:
         self._request("PUT", f"coupons/{int(coupon_id)}", data={"date_expires_gmt": woo_date(at)})
+
+    # -- webhooks -----------------------------------------------------------------------------
+
+    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Verify a delivery with this member's webhook secret (raises ``WebhookRejected``)."""
+        return read_webhook(self.member, headers, body, self._webhook_secret)
 
     # -- capabilities -------------------------------------------------------------------------
 

@@ -61,9 +61,10 @@ def test_order_delivery_is_fetched_back_and_booked_once(engine, agreement) -> No
             handle.key.consumer_key,
             handle.key.consumer_secret,
             client=StoreClient("wang", sleep=lambda _s: None),
+            webhook_secret=HOOK_SECRET,
         )
         forged = {**order, "total": "99999.00"}  # the delivery's body is never booked
-        event = read_webhook("wang", *delivery(forged), HOOK_SECRET)
+        event = store.read_webhook(*delivery(forged))
         assert event == SyncOrder("wang", 6001, "order.updated", "77")
         first = handle_webhook(engine, agreement, store, event, secret=SECRET.encode())
         assert first is not None and first.entries_booked == 1
