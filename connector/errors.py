@@ -8,6 +8,8 @@ up, by the next scheduled sync; fatal ones (bad keys, forbidden) need a person.
 
 from __future__ import annotations
 
+from typing import Any
+
 from alliance.errors import AllianceError, FatalError, RetriableError
 
 
@@ -24,6 +26,10 @@ class StoreError(AllianceError):
         self.detail = detail
         self.status = status
         super().__init__(f"{member}: {endpoint}: {detail}; {self.advice}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Picklable, so a fetch process can hand its failure to the syncing process."""
+        return (type(self), (self.member, self.endpoint, self.detail), {"status": self.status})
 
     @property
     def kind(self) -> str:

@@ -90,6 +90,7 @@ class Reply:
     headers: requests.structures.CaseInsensitiveDict[str]
     data: Any
     size: int
+    raw: bytes = b""
 
     def header_int(self, name: str) -> int | None:
         value = self.headers.get(name)
@@ -242,7 +243,7 @@ class StoreClient:
             raise _Retry(
                 self._error(BadResponse, endpoint, "the JSON answer is truncated or broken", status)
             ) from None
-        return Reply(status, response.headers, data, len(response.content))
+        return Reply(status, response.headers, data, len(response.content), response.content)
 
 
 _ERROR_TYPES: dict[int, type[StoreError]] = {

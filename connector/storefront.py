@@ -24,6 +24,7 @@ class Page:
     total: int | None  # X-WP-Total: matching documents in the store right now
     total_pages: int | None
     size: int = 0  # bytes received, for progress and benchmarks
+    raw: bytes = b""  # the page as received: a fetch process sends this instead of documents
 
 
 @dataclass(frozen=True)

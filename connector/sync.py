@@ -1,25 +1,16 @@
 """Incremental sync of one member's store into the ledger: fetch what changed, book it, move on.
 
-How the orders listing is walked, and why (reference/woocommerce.md sections 2 and 6):
+Which pages are read, and why they are never skipped or doubled, is :mod:`connector.pages`;
+here each page is booked as it arrives, in one transaction with the bookmark it covers. The
+bookmark is the newest ``date_modified_gmt`` whose orders are committed, and it only moves
+forward.
 
-- ``modified_after`` with ``dates_are_gmt=true`` and ``orderby=modified&order=asc``; the store
-  breaks ties by id. The bookmark is the newest ``date_modified_gmt`` whose orders are
-  committed, and it moves only forward, only after the commit.
-- The next request is *re-anchored* at the newest modification seen minus one second, rather
-  than asking for page 2: page numbers shift when an order is modified or inserted while we
-  page (it jumps to the end of the list), which would skip an order at every page boundary.
-  Re-reading that last second costs a few duplicates, dropped by (order id, date_modified).
-- More orders in one second than fit a page (bulk edits, imports): that second is read on its
-  own (``modified_after``/``modified_before`` around it) by page number, and read again until
-  a pass finds nothing new, because those pages can shift too.
 - Each sync starts an overlap window (5 minutes) before the bookmark, for orders saved with a
   modification time a little older than their commit. Documents already booked are skipped by
   their digest before mapping, so the overlap costs almost nothing.
 - ``status=trash`` is read in a second, short pass (the default listing leaves trash out) with
   its own bookmark, so a trashed sale is reversed.
-- A store older than WooCommerce 5.8 ignores ``modified_after`` silently (WordPress drops
-  unknown parameters) and sends everything. That is detected (an order older than the filter
-  comes back) and the sync falls back to reading every page, with a warning.
+- A large backfill fetches in a process of its own (:mod:`connector.fetch_process`).
 
 One malformed order is quarantined with its reason and the rest of its page is booked. A store
 that fails (keys, HTML, down) fails only its own member's sync; the bookmark stays put.
@@ -30,11 +21,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
@@ -43,7 +34,10 @@ from alliance.errors import FatalError, OrderDataError
 from alliance.gcpause import collector_paused
 from alliance.storage import sync_records as records
 from connector.errors import StoreError
-from connector.storefront import Page, Storefront
+from connector.fetch_process import PROCESS_THRESHOLD, EventSource, ProcessSource, ThreadSource
+from connector.pages import ONE_SECOND, ChangedPage, Event, ListingDone, Notice, identity
+from connector.pages import modified_at as _modified
+from connector.storefront import Storefront
 from connector.woocommerce.ingest import PreparedBatch, book_prepared, ingest_orders, prepare_page
 from connector.woocommerce.webhooks import SyncOrder, WebhookEvent
 
@@ -51,8 +45,6 @@ log = logging.getLogger("alliance.sync")
 
 OVERLAP = timedelta(minutes=5)
 PER_PAGE = 100
-ONE_SECOND = timedelta(seconds=1)
-GROUP_PASSES_MAX = 5
 
 Progress = Callable[[int, int | None], None]
 """Called with (orders fetched so far, orders the store said match); for progress bars."""
@@ -106,16 +98,23 @@ def sync_member(
         state = records.load_state(conn, member)
         has_quarantine = bool(records.quarantined(conn, member))
         has_orders = records.has_orders(conn, member)
-    walker = _OrderWalker(engine, agreement, store, secret, report, per_page, progress)
-    walker.has_quarantine = has_quarantine
-    walker.has_orders = has_orders
+    booker = _Booker(engine, agreement, member, secret, report, progress)
+    booker.has_quarantine = has_quarantine
+    booker.has_orders = has_orders
+    since = {
+        "orders": _minus(state.orders_bookmark, overlap),
+        "trash": _minus(state.trash_bookmark, overlap),
+    }
+    source: EventSource = ThreadSource(store, since, per_page)
     try:
-        since = _minus(state.orders_bookmark, overlap)
-        walker.walk(since, status=None, bookmark="orders_bookmark")
-        trash_since = _minus(state.trash_bookmark, overlap)
-        trash_high = walker.walk(trash_since, status="trash", bookmark="trash_bookmark")
+        backfill = state.orders_bookmark is None
+        source = _source(store, since, per_page, backfill=backfill, secret=secret)
+        with collector_paused():  # see alliance.gcpause: each page dies once it is booked
+            booker.consume(source.events())
+        trash_high = booker.newest.get("trash")
         if report.bookmark is not None and (trash_high is None or trash_high < report.bookmark):
-            # Anything trashed after this pass is newer than the orders bookmark (see above).
+            # Anything trashed after the trash pass is newer than the orders bookmark, since
+            # that pass ran after every order it covers had been listed.
             with engine.begin() as conn:
                 records.advance_bookmark(conn, member, "trash_bookmark", report.bookmark)
         if products:
@@ -137,12 +136,12 @@ def sync_member(
                 conn,
                 member,
                 clock(),
-                store_orders_total=walker.store_total,
+                store_orders_total=booker.store_total,
                 ignores_modified_after=report.ignores_modified_after,
             )
-    finally:
-        walker.close()
-    report.requests = getattr(store, "requests_sent", 0) - sent_before
+    report.requests = source.requests + (
+        getattr(store, "requests_sent", 0) - sent_before - _requests_in_thread(source)
+    )
     report.seconds = time.perf_counter() - started
     log.info(
         "%s: sync %s in %.2f s: %d requests, %d orders fetched, %d applied, %d entries booked, "
@@ -163,23 +162,29 @@ def _minus(moment: datetime | None, overlap: timedelta) -> datetime | None:
     return None if moment is None else moment - overlap
 
 
-def _modified(document: Any) -> datetime | None:
-    """``date_modified_gmt`` of a listed document (None if it has none we can read)."""
-    if type(document) is not dict:
-        return None
-    value = document.get("date_modified_gmt")
-    if type(value) is not str or len(value) < 19:
-        return None
-    try:
-        return datetime.fromisoformat(value[:19]).replace(tzinfo=UTC)
-    except ValueError:
-        return None
+def _source(
+    store: Storefront,
+    since: dict[str, datetime | None],
+    per_page: int,
+    *,
+    backfill: bool,
+    secret: bytes,
+) -> EventSource:
+    """A fetch process for a large backfill of a WooCommerce store, else a thread."""
+    spec = getattr(store, "spec", None)
+    if backfill and spec is not None:
+        probe = store.list_orders(modified_after=None, per_page=1)
+        if (probe.total or 0) > PROCESS_THRESHOLD:
+            return ProcessSource(spec(), since, per_page, secret)
+    return ThreadSource(store, since, per_page)
 
 
-def _identity(document: Any) -> tuple[Any, Any]:
-    if type(document) is not dict:
-        return (None, repr(document)[:100])
-    return (document.get("id"), document.get("date_modified_gmt"))
+def _requests_in_thread(source: EventSource) -> int:
+    """Requests a thread source sent through the store's own counter (already counted)."""
+    return source.requests if isinstance(source, ThreadSource) else 0
+
+
+BOOKMARKS = {"orders": "orders_bookmark", "trash": "trash_bookmark"}
 
 
 @dataclass(frozen=True)
@@ -190,226 +195,119 @@ class _Ready:
     batch: PreparedBatch | None
 
 
-class _OrderWalker:
-    """Walks one listing (default or trash) and books it page by page."""
+class _Booker:
+    """Books the walk's pages as they arrive, each with its bookmark, in one transaction."""
 
     def __init__(
         self,
         engine: Engine,
         agreement: Agreement,
-        store: Storefront,
+        member: str,
         secret: bytes,
         report: SyncReport,
-        per_page: int,
         progress: Progress | None,
     ) -> None:
         self.engine = engine
         self.agreement = agreement
-        self.store = store
+        self.member = member
         self.secret = secret
         self.report = report
-        self.per_page = per_page
         self.progress = progress
         self.seen: set[tuple[Any, Any]] = set()
+        self.newest: dict[str, datetime] = {}
         self.store_total: int | None = None
         self.has_quarantine = False
         self.has_orders = True  # set False for a member with nothing stored: no digest lookups
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fetch-{store.member}")
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def consume(self, events: Iterator[Event]) -> None:
+        for event in events:
+            if isinstance(event, ChangedPage):
+                self._page(event)
+            elif isinstance(event, ListingDone):
+                if event.newest is not None and event.listing not in self.newest:
+                    self._advance(event.listing, event.newest)  # a scan: bookmark at the end
+                if event.newest is not None:
+                    self.newest[event.listing] = event.newest
+            elif isinstance(event, Notice):
+                self.report.warnings.append(event.message)
+                self.report.ignores_modified_after |= event.ignores_modified_after
+                log.warning("%s", event.message)
 
-    # -- fetching -----------------------------------------------------------------------------
-
-    def _fetch(
-        self, since: datetime | None, page: int, status: str | None, before: datetime | None = None
-    ) -> Page:
+    def _page(self, page: ChangedPage) -> None:
         self.report.pages += 1
-        return self.store.list_orders(
-            modified_after=since,
-            page=page,
-            per_page=self.per_page,
-            status=status,
-            modified_before=before,
-        )
+        if page.listing == "orders" and self.store_total is None:
+            self.store_total = page.total
+        documents = page.documents if page.documents is not None else _parse(page.raw)
+        moment = None
+        if page.moves_bookmark and page.newest is not None:
+            current = self.newest.get(page.listing)
+            moment = page.newest if current is None else max(current, page.newest)
+            self.newest[page.listing] = moment
+        # one transaction: the page's orders, and the bookmark that covers them
+        ready = self._prepare(documents, page.digests)
+        self._commit(ready, page.listing if moment else None, moment)
 
-    def _prefetch(self, *args: Any) -> Future[Page]:
-        """Fetch the next page in the background while this one is mapped and booked.
-
-        Only the fetch: mapping in that thread as well was measured 15% slower (the two
-        threads then fight over the GIL).
-        """
-        return self._pool.submit(self._fetch, *args)
-
-    def _prepare(self, documents: list[Any]) -> _Ready:
+    def _prepare(self, documents: list[Any], digests: list[str] | None) -> _Ready:
         """Drop what this run has seen already, then digest and map the rest."""
-        fresh = []
-        for document in documents:
-            identity = _identity(document)
-            if identity in self.seen:
+        fresh, fresh_digests = [], []
+        for position, document in enumerate(documents):
+            key = identity(document)
+            if key in self.seen:
                 self.report.duplicates += 1
                 continue
-            self.seen.add(identity)
+            self.seen.add(key)
             fresh.append(document)
+            if digests is not None:
+                fresh_digests.append(digests[position])
         if not fresh:
             return _Ready(fresh, None)
-        member, secret = self.store.member, self.secret
+        given = fresh_digests if digests is not None else None
+        options = {"member": self.member, "secret": self.secret, "digests": given}
         if not self.has_orders:  # a first backfill: nothing stored to compare with
-            return _Ready(fresh, prepare_page(None, fresh, member=member, secret=secret))
+            return _Ready(fresh, prepare_page(None, fresh, **options))
         with self.engine.connect() as reader:
-            return _Ready(fresh, prepare_page(reader, fresh, member=member, secret=secret))
+            return _Ready(fresh, prepare_page(reader, fresh, **options))
 
-    # -- walking ------------------------------------------------------------------------------
-
-    def walk(self, since: datetime | None, *, status: str | None, bookmark: str) -> datetime | None:
-        """Book every order of the listing modified after ``since``; returns the newest seen.
-
-        The cyclic collector is paused meanwhile (see :mod:`alliance.gcpause`): every page's
-        objects are freed by reference counting once it is booked, and only the small
-        (id, date) pairs of this run stay alive.
-        """
-        with collector_paused():
-            first = self._fetch(since, 1, status)
-            if status is None:
-                self.store_total = first.total
-            return self._walk_changes(first, since, status, bookmark)
-
-    def _filter_ignored(self, page: Page, since: datetime) -> bool:
-        """Did the store send an order older than ``modified_after``? Then it ignores it."""
-        stale = [m for m in map(_modified, page.documents) if m is not None and m <= since]
-        if not stale:
-            return False
-        message = (
-            f"{self.store.member}: the store ignores modified_after (WooCommerce older than 5.8?), "
-            "so every sync reads all orders; update WooCommerce to sync only what changed"
-        )
-        if message not in self.report.warnings:
-            self.report.warnings.append(message)
-            log.warning("%s", message)
-        self.report.ignores_modified_after = True
-        return True
-
-    def _walk_changes(
-        self, page: Page, cursor: datetime | None, status: str | None, bookmark: str
-    ) -> datetime | None:
-        high: datetime | None = None
-        while True:
-            if cursor is not None and self._filter_ignored(page, cursor):
-                scanned = self._scan_everything(status, bookmark)
-                return max(filter(None, (high, scanned)), default=None)
-            documents = page.documents
-
-            newest = max(filter(None, map(_modified, documents)), default=None)
-            upcoming: Future[Page] | None = None
-            group: datetime | None = None
-            if len(documents) >= self.per_page and newest is not None:
-                anchor = newest - ONE_SECOND
-                if cursor is None or anchor > cursor:
-                    cursor = anchor
-                    upcoming = self._prefetch(cursor, 1, status)
-                else:
-                    group = newest  # a whole page in one second: read that second on its own
-            if newest is not None:
-                high = newest if high is None else max(high, newest)
-            # one transaction: the page's orders, and the bookmark that covers them
-            self._book(documents, bookmark=bookmark, moment=high)
-            if group is not None:
-                self._drain_second(group, status)
-                cursor = group
-                upcoming = self._prefetch(cursor, 1, status)
-            if upcoming is None:
-                return high
-            page = upcoming.result()
-
-    def _drain_second(self, moment: datetime, status: str | None) -> None:
-        """Read every order modified within one second, until a full pass finds nothing new."""
-        for _ in range(GROUP_PASSES_MAX):
-            new_in_pass = 0
-            for page in self._pages(moment - ONE_SECOND, status, before=moment + ONE_SECOND):
-                new_in_pass += self._book(page.documents)
-            if not new_in_pass:
-                return
-        self.report.warnings.append(
-            f"{self.store.member}: orders kept changing while reading those modified at "
-            f"{moment:%Y-%m-%d %H:%M:%S} UTC; the next sync reads them again"
-        )
-
-    def _pages(
-        self, since: datetime | None, status: str | None, before: datetime | None = None
-    ) -> Iterator[Page]:
-        number = 1
-        while True:
-            page = self._fetch(since, number, status, before)
-            yield page
-            if len(page.documents) < self.per_page:
-                return
-            if page.total_pages is not None and number >= page.total_pages:
-                return
-            number += 1
-
-    def _scan_everything(self, status: str | None, bookmark: str) -> datetime | None:
-        """For stores that ignore ``modified_after``: read every page; digests skip the old."""
-        high: datetime | None = None
-        pages = self._pages(None, status)
-        for page in pages:
-            self._book(page.documents)
-            newest = max(filter(None, map(_modified, page.documents)), default=None)
-            if newest is not None:
-                high = newest if high is None else max(high, newest)
-        if high is not None:
-            self._advance(bookmark, high)
-        return high
-
-    # -- booking ------------------------------------------------------------------------------
-
-    def _book(
-        self, documents: list[Any], *, bookmark: str | None = None, moment: datetime | None = None
-    ) -> int:
-        """Book the documents not seen in this run (and move ``bookmark`` to ``moment`` in the
-        same transaction); returns how many were new."""
-        return self._commit(self._prepare(documents), bookmark, moment)
-
-    def _commit(
-        self, ready: _Ready, bookmark: str | None = None, moment: datetime | None = None
-    ) -> int:
+    def _commit(self, ready: _Ready, listing: str | None, moment: datetime | None) -> None:
         report = self.report
         report.orders_fetched += len(ready.fresh)
-        member = self.store.member
         also = None
-        if bookmark is not None and moment is not None:
+        if listing is not None and moment is not None:
+            column, member = BOOKMARKS[listing], self.member
 
             def also(conn: Connection) -> None:
-                records.advance_bookmark(conn, member, bookmark, moment)
+                records.advance_bookmark(conn, member, column, moment)
 
-            if bookmark == "orders_bookmark":
-                current = report.bookmark
-                report.bookmark = moment if current is None else max(current, moment)
+            if listing == "orders":
+                report.bookmark = moment
         if ready.batch is not None:
             result = book_prepared(self.engine, self.agreement, ready.batch, also=also)
             report.booking.add(result)
-            self._quarantine(ready.fresh, result.rejected)
+            if result.rejected or self.has_quarantine:
+                report.quarantined += record_quarantine(
+                    self.engine, self.member, ready.fresh, result.rejected
+                )
+                self.has_quarantine = True
             self.has_orders = True
         elif also is not None:
             with self.engine.begin() as conn:
                 also(conn)
         if self.progress is not None:
             self.progress(len(self.seen), self.store_total)
-        return len(ready.fresh)
 
-    def _quarantine(self, documents: list[Any], rejected: list[OrderDataError]) -> None:
-        if not rejected and not self.has_quarantine:
-            return
-        self.report.quarantined += record_quarantine(
-            self.engine, self.store.member, documents, rejected
-        )
-        self.has_quarantine = self.has_quarantine or bool(rejected)
-
-    def _advance(self, bookmark: str, moment: datetime) -> None:
+    def _advance(self, listing: str, moment: datetime) -> None:
         with self.engine.begin() as conn:
-            records.advance_bookmark(conn, self.store.member, bookmark, moment)
-        if bookmark == "orders_bookmark":
+            records.advance_bookmark(conn, self.member, BOOKMARKS[listing], moment)
+        if listing == "orders":
             current = self.report.bookmark
             self.report.bookmark = moment if current is None else max(current, moment)
+
+
+def _parse(raw: bytes) -> list[Any]:
+    documents = orjson.loads(raw)
+    if not isinstance(documents, list):  # the fetch side checked it already
+        raise TypeError("a page of orders is not a JSON list")
+    return documents
 
 
 def record_quarantine(
@@ -448,8 +346,8 @@ def _sync_products(
     synced = 0
     while True:
         page = store.list_products(modified_after=cursor, per_page=per_page)
-        fresh = [d for d in page.documents if _identity(d) not in seen]
-        seen.update(map(_identity, page.documents))
+        fresh = [d for d in page.documents if identity(d) not in seen]
+        seen.update(map(identity, page.documents))
         products, rejected = map_products(fresh, member)
         for error in rejected:
             log.warning("%s: product skipped: %s", member, error)

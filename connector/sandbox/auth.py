@@ -5,7 +5,7 @@ kept, because the sandbox is only useful if the official client succeeds and fai
 a real store does: Basic or query-string keys over HTTPS, one-legged OAuth 1.0a over plain HTTP
 signed against the site's *home URL*, then the key's read/write permission. PHP builds the
 request variables the signature covers (``$_GET``, ``$_POST``), so a little of PHP's variable
-parsing is reproduced too. No HTTP framework: the server turns a request into an
+parsing is reproduced too (``php``). No HTTP framework: the server turns a request into an
 :class:`AuthRequest` and the :class:`AuthOutcome` back into a response.
 """
 
@@ -18,10 +18,13 @@ import hmac
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
-from urllib.parse import quote, unquote_plus, unquote_to_bytes, urlsplit
+from urllib.parse import unquote_plus, unquote_to_bytes, urlsplit
+
+from connector.sandbox import php
+from connector.sandbox.php import PhpArray, PhpValue
 
 Permission = Literal["read", "write", "read_write"]
 
@@ -44,15 +47,7 @@ OAUTH_PARAMETERS = (
 """The OAuth parameters WooCommerce requires, in the order its error message names them."""
 
 _HASHES = {"HMAC-SHA1": hashlib.sha1, "HMAC-SHA256": hashlib.sha256}
-_PHP_TRIM = " \t\n\r\0\x0b"
-_PHP_NUMERIC = re.compile(r"[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*")
-_PHP_INT_KEY = re.compile(r"0|-?[1-9][0-9]*")
-_PERCENT_OCTET = re.compile(r"%[a-fA-F0-9]{2}")
 _OAUTH_HEADER_PARAM = re.compile(r'(oauth_[a-z_-]*)=(:?"([^"]*)"|([^,]*))')
-
-PhpArray = dict[int | str, "PhpValue"]
-PhpValue = str | PhpArray
-"""A PHP request variable: a string, or an array built from ``name[index]`` parameters."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +137,7 @@ def authenticate(
     OAuth signatures must be made against. ``AuthOutcome(None, None)`` means anonymous: the
     route then answers with :func:`anonymous_error`.
     """
-    query_vars = _php_request_vars(request.query)
+    query_vars = php.request_vars(request.query)
     if not _route_from_request_uri(request.path, query_vars, home_url).startswith(("wc/", "wc-")):
         return AuthOutcome(key=None, error=None)  # WooCommerce keys only open its own namespaces
     headers = {name.lower(): value for name, value in request.headers.items()}
@@ -196,18 +191,18 @@ def _basic_authentication(
     """HTTPS: query-string keys first, else the Basic header; an unknown key is anonymous."""
     consumer_key, consumer_secret = "", ""
     query_key, query_secret = query_vars.get("consumer_key"), query_vars.get("consumer_secret")
-    if not _php_empty(query_key) and not _php_empty(query_secret):
-        consumer_key, consumer_secret = _text(query_key), _text(query_secret)
-    if _php_empty(consumer_key):
+    if not php.empty(query_key) and not php.empty(query_secret):
+        consumer_key, consumer_secret = php.as_text(query_key), php.as_text(query_secret)
+    if php.empty(consumer_key):
         user, password = _basic_header_credentials(headers.get("authorization", ""))
-        if not _php_empty(user) and not _php_empty(password):
+        if not php.empty(user) and not php.empty(password):
             consumer_key, consumer_secret = user, password
-    if _php_empty(consumer_key) or _php_empty(consumer_secret):
+    if php.empty(consumer_key) or php.empty(consumer_secret):
         return None, None
-    key = keys.get(_sanitize_text_field(consumer_key))
+    key = keys.get(php.sanitize_text_field(consumer_key))
     if key is None:
         return None, None
-    if not hmac.compare_digest(_bytes(key.consumer_secret), _bytes(consumer_secret)):
+    if not hmac.compare_digest(php.as_bytes(key.consumer_secret), php.as_bytes(consumer_secret)):
         return None, _auth_error("Consumer secret is invalid.")
     return key, None
 
@@ -231,15 +226,15 @@ def _oauth_params(
     request: AuthRequest, query_vars: PhpArray, headers: Mapping[str, str]
 ) -> PhpArray:
     """``array_merge($_GET, $_POST)`` plus the ``Authorization: OAuth`` header's parameters."""
-    post_vars = _php_request_vars(request.form) if request.method.upper() == "POST" else {}
-    params = _php_array_merge(query_vars, post_vars)  # PHP fills $_POST for POST only
-    header = headers.get("authorization", "").strip(_PHP_TRIM)
+    post_vars = php.request_vars(request.form) if request.method.upper() == "POST" else {}
+    params = php.array_merge(query_vars, post_vars)  # PHP fills $_POST for POST only
+    header = headers.get("authorization", "").strip(php.TRIM)
     if header.startswith("OAuth "):
         from_header = {
-            name: unquote_plus(bare if _php_empty(quoted) else quoted)
+            name: unquote_plus(bare if php.empty(quoted) else quoted)
             for name, _, quoted, bare in _OAUTH_HEADER_PARAM.findall(header)
         }
-        params = _php_array_merge(params, from_header)
+        params = php.array_merge(params, from_header)
     return params
 
 
@@ -252,28 +247,28 @@ def _oauth_authentication(
     now: float,
 ) -> tuple[ApiKey | None, WooError | None]:
     """One-legged OAuth 1.0a; no OAuth parameters at all is anonymous."""
-    missing = [name for name in OAUTH_PARAMETERS if _php_empty(params.get(name))]
+    missing = [name for name in OAUTH_PARAMETERS if php.empty(params.get(name))]
     if len(missing) == len(OAUTH_PARAMETERS):
         return None, None
     if missing:
         noun = "parameter" if len(missing) == 1 else "parameters"
         message = f"Missing OAuth {noun} {', '.join(missing)}"
         return None, WooError(401, "woocommerce_rest_authentication_missing_parameter", message)
-    key = keys.get(_sanitize_text_field(_text(params["oauth_consumer_key"])))
+    key = keys.get(php.sanitize_text_field(php.as_text(params["oauth_consumer_key"])))
     if key is None:
         return None, _auth_error("Consumer key is invalid.")
     scheme = "https" if request.scheme.lower() == "https" else "http"
     base_url = _signed_base_url(home_url, scheme, request.path)
     signed = {name: value for name, value in params.items() if name != "oauth_signature"}
     string_to_sign = "&".join(
-        (request.method.upper(), _rawurlencode(base_url), "%26".join(_signed_pairs(signed)))
+        (request.method.upper(), php.rawurlencode(base_url), "%26".join(_signed_pairs(signed)))
     )
-    algorithm = _HASHES.get(_text(params["oauth_signature_method"]))
+    algorithm = _HASHES.get(php.as_text(params["oauth_signature_method"]))
     if algorithm is None:
         return None, _auth_error("Invalid signature - signature method is invalid.")
-    secret = _bytes(key.consumer_secret + "&")
-    expected = base64.b64encode(hmac.new(secret, _bytes(string_to_sign), algorithm).digest())
-    given = unquote_to_bytes(_text(params["oauth_signature"]).replace(" ", "+"))
+    secret = php.as_bytes(key.consumer_secret + "&")
+    expected = base64.b64encode(hmac.new(secret, php.as_bytes(string_to_sign), algorithm).digest())
+    given = unquote_to_bytes(php.as_text(params["oauth_signature"]).replace(" ", "+"))
     if not hmac.compare_digest(expected, given):
         return None, _auth_error("Invalid signature - provided signature does not match.")
     error = _check_timestamp_and_nonce(key, params, nonces, now)
@@ -284,14 +279,14 @@ def _check_timestamp_and_nonce(
     key: ApiKey, params: PhpArray, nonces: NonceRegistry, now: float
 ) -> WooError | None:
     """Within 15 minutes of now, nonce unused; a non-numeric timestamp is simply invalid."""
-    raw_timestamp = _text(params["oauth_timestamp"])
+    raw_timestamp = php.as_text(params["oauth_timestamp"])
     current = int(now)  # PHP time()
-    if not _PHP_NUMERIC.fullmatch(raw_timestamp):
+    if not php.is_numeric(raw_timestamp):
         return _auth_error("Invalid timestamp.")
     timestamp = float(raw_timestamp.strip())
     if not current - OAUTH_WINDOW_SECONDS <= timestamp <= current + OAUTH_WINDOW_SECONDS:
         return _auth_error("Invalid timestamp.")
-    if not nonces.use(key.consumer_key, int(timestamp), _text(params["oauth_nonce"]), now):
+    if not nonces.use(key.consumer_key, int(timestamp), php.as_text(params["oauth_nonce"]), now):
         return _auth_error("Invalid nonce - nonce has already been used.")
     return None
 
@@ -314,24 +309,10 @@ def _permission_error(key: ApiKey, method: str) -> WooError | None:
 
 def _signed_base_url(home_url: str, scheme: str, request_path: str) -> str:
     """The URL WooCommerce signs: the request path re-rooted on the home URL, this scheme."""
-    wp_base = _get_home_url(home_url, "/", "relative")
+    wp_base = php.get_home_url(home_url, "/", "relative")
     if request_path.startswith(wp_base):
         request_path = request_path[len(wp_base) :]
-    return _get_home_url(home_url, request_path, scheme)
-
-
-def _get_home_url(home_url: str, path: str, scheme: str) -> str:
-    """WordPress ``get_home_url(null, $path, $scheme)`` for a single site."""
-    url = home_url.strip(_PHP_TRIM)
-    if scheme == "relative":
-        url = re.sub(r"^\w+://[^/]*", "", url, flags=re.ASCII).lstrip(_PHP_TRIM)
-        if url.startswith("/"):
-            url = "/" + url.lstrip("/" + _PHP_TRIM)
-    else:
-        url = re.sub(r"^\w+://", f"{scheme}://", url, flags=re.ASCII)
-    if path and path != "0":  # PHP truthiness
-        url += "/" + path.lstrip("/")
-    return url
+    return php.get_home_url(home_url, request_path, scheme)
 
 
 def _signed_pairs(params: PhpArray) -> list[str]:
@@ -346,10 +327,10 @@ def _signed_pairs(params: PhpArray) -> list[str]:
             for sub_key, sub_value in value.items():
                 join(f"{name}%5B{sub_key}%5D", sub_value)
         else:
-            pairs.append(_rawurlencode(f"{name}={_rawurlencode(value)}"))
+            pairs.append(php.rawurlencode(f"{name}={php.rawurlencode(value)}"))
 
-    for name in sorted(params, key=lambda name: _bytes(str(name))):
-        join(_rawurlencode(str(name)), params[name])
+    for name in sorted(params, key=lambda name: php.as_bytes(str(name))):
+        join(php.rawurlencode(str(name)), params[name])
     return pairs
 
 
@@ -368,93 +349,3 @@ def _route_from_request_uri(path: str, query_vars: PhpArray, home_url: str) -> s
     if not request_path.startswith("wp-json/"):
         return ""
     return request_path[len("wp-json/") :].strip("/")
-
-
-def _php_request_vars(pairs: Iterable[tuple[str, str]]) -> PhpArray:
-    """``$_GET`` or ``$_POST`` as PHP builds them from decoded name/value pairs.
-
-    Later duplicates win; ``.`` and spaces in a name become ``_``; ``a[b][]`` names build nested
-    arrays; integer-like keys become integers.
-    """
-    variables: PhpArray = {}
-    for name, value in pairs:
-        path = _php_variable_path(name)
-        if path is None:
-            continue
-        node = variables
-        for index in path[:-1]:
-            key = _php_key(index, node)
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]  # type: ignore[assignment]
-        node[_php_key(path[-1], node)] = value
-    return variables
-
-
-def _php_variable_path(name: str) -> list[str | None] | None:
-    """Split ``a[b][]`` into ``["a", "b", None]`` (None appends); None if PHP drops the name."""
-    name = name.split("\0", 1)[0].lstrip(" ")
-    bracket = name.find("[")
-    base = (name if bracket < 0 else name[:bracket]).replace(" ", "_").replace(".", "_")
-    if not base:
-        return None
-    path: list[str | None] = [base]
-    rest = "" if bracket < 0 else name[bracket:]
-    while rest.startswith("["):
-        close = rest.find("]")
-        if close < 0:
-            if len(path) == 1:  # never closed: PHP keeps one plain name
-                return [base + "_" + re.sub(r"[ .\[]", "_", rest[1:])]
-            break
-        path.append(rest[1:close] or None)
-        rest = rest[close + 1 :]
-    return path
-
-
-def _php_key(index: str | None, array: PhpArray) -> int | str:
-    if index is None:
-        return max([0] + [key + 1 for key in array if isinstance(key, int)])
-    if _PHP_INT_KEY.fullmatch(index) and -(2**63) <= int(index) < 2**63:
-        return int(index)
-    return index
-
-
-def _php_array_merge(*arrays: PhpArray) -> PhpArray:
-    """PHP ``array_merge``: string keys overwrite in place, integer keys are renumbered."""
-    merged: PhpArray = {}
-    next_index = 0
-    for array in arrays:
-        for key, value in array.items():
-            if isinstance(key, int):
-                merged[next_index] = value
-                next_index += 1
-            else:
-                merged[key] = value
-    return merged
-
-
-def _php_empty(value: PhpValue | None) -> bool:
-    return value is None or value in ("", "0") or value == {}
-
-
-def _text(value: PhpValue | None) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _sanitize_text_field(value: str) -> str:
-    """The part of WordPress ``sanitize_text_field`` that can change a consumer key lookup."""
-    text = re.sub(r"[\r\n\t ]+", " ", value).strip(_PHP_TRIM)
-    found = False
-    while octet := _PERCENT_OCTET.search(text):
-        text = text.replace(octet.group(0), "")
-        found = True
-    return re.sub(" +", " ", text).strip(_PHP_TRIM) if found else text
-
-
-def _rawurlencode(text: str) -> str:
-    """PHP ``rawurlencode``: every byte but ``A-Za-z0-9-_.~`` percent-encoded."""
-    return quote(_bytes(text), safe="-_.~")
-
-
-def _bytes(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")

@@ -55,6 +55,8 @@ class PostState:
     def _claim(self, doc_id: int) -> None:
         self._next_id = max(self._next_id, doc_id + 1)
 
+    # -- links and meta ----------------------------------------------------------------------
+
     def _links(self, doc: dict[str, Any], collection: str) -> None:
         doc["_links"] = {
             "self": [{"href": f"{self.api_root}/{collection}/{doc['id']}"}],

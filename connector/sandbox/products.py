@@ -1,7 +1,7 @@
 """The sandbox's products: seeded, completed to full WooCommerce documents, read-only over HTTP.
 
-Orders are priced from them and the mutate fault orders them, so the store keeps them in an
-indexed collection like every other kind.
+A checkout prices its lines from them and the mutate fault's new orders buy them; over HTTP they
+are listed and read like every other kind, from their own indexed collection.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from connector.sandbox.orders import NOTE_AUTHOR, ORDER_STATUSES, OrderState, re
 from connector.sandbox.products import ProductState
 from connector.woocommerce.fixtures import woo_date, woo_order
 
-__all__ = [
+__all__ = [  # what ``state`` offered before its parts had modules of their own
     "COUPON_TYPES",
     "INDEXED_FIELDS",
     "NOTE_AUTHOR",

@@ -28,6 +28,14 @@ from alliance.orders import Order
 from connector.woocommerce.mapping import map_order
 
 
+def page_digests(documents: list[Any], secret: bytes) -> list[str]:
+    """:func:`source_digest` of each document with an id ("" for the others)."""
+    return [
+        source_digest(raw, secret) if type(raw) is dict and type(raw.get("id")) is int else ""
+        for raw in documents
+    ]
+
+
 def source_digest(raw: Mapping[str, Any], secret: bytes) -> str:
     """SHA-256 over the alliance secret and one order document: spots a document seen before.
 
@@ -131,12 +139,14 @@ def _prepare(
     *,
     member: str,
     secret: bytes,
+    digests: list[str] | None = None,
 ) -> None:
     """Skip documents seen before and map the rest (the firewall) into ``batch``.
 
     Which ids are stored is asked first (reading an id is cheap); then each document is
     digested and, unless it is the stored one, mapped at once, while it is still in cache.
-    With no ``reader`` nothing is stored yet for the member (a first backfill).
+    With no ``reader`` nothing is stored yet for the member (a first backfill). ``digests``
+    (one per document) were computed elsewhere, by a fetch process.
     """
     stored: Mapping[str, str] = {}
     if reader is not None:
@@ -148,7 +158,7 @@ def _prepare(
     for position, raw in enumerate(documents):
         digest = ""
         if type(raw) is dict and type(raw.get("id")) is int:
-            digest = source_digest(raw, secret)
+            digest = digests[position] if digests else source_digest(raw, secret)
             if stored.get(str(raw["id"])) == digest:
                 batch.skipped += 1
                 continue
@@ -164,14 +174,19 @@ def _prepare(
 
 
 def prepare_page(
-    reader: Connection | None, documents: list[Any], *, member: str, secret: bytes
+    reader: Connection | None,
+    documents: list[Any],
+    *,
+    member: str,
+    secret: bytes,
+    digests: list[str] | None = None,
 ) -> PreparedBatch:
     """Digest and map one page (CPU only, safe in another thread); book it with ``book_prepared``.
 
     ``reader`` looks up the stored digests; None when the member has nothing stored yet.
     """
     batch = PreparedBatch()
-    _prepare(reader, documents, batch, member=member, secret=secret)
+    _prepare(reader, documents, batch, member=member, secret=secret, digests=digests)
     return batch
 
 

@@ -102,6 +102,19 @@ class WooCommerceStore:
         self._webhook_secret = webhook_secret
         self.client = client or StoreClient(member, policy=policy, verify=verify)
 
+    def spec(self) -> dict[str, Any]:
+        """What it takes to open the same store in another process (keys included: never log)."""
+        return {
+            "member": self.member,
+            "url": self.url,
+            "consumer_key": self._key,
+            "consumer_secret": self._secret,
+            "rest_route": self.rest_route,
+            "query_string_auth": self.query_string_auth,
+            "verify": self.client.verify,
+            "policy": self.client.policy,
+        }
+
     def __repr__(self) -> str:  # never the keys
         return f"WooCommerceStore({self.member!r}, {self.url!r})"
 
@@ -209,6 +222,7 @@ class WooCommerceStore:
             total=reply.header_int("X-WP-Total"),
             total_pages=reply.header_int("X-WP-TotalPages"),
             size=reply.size,
+            raw=reply.raw,
         )
 
     # -- coupons ------------------------------------------------------------------------------

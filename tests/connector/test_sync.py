@@ -257,3 +257,28 @@ def test_bookmark_never_moves_backwards(sqlite_engine, moment) -> None:
         records.advance_bookmark(conn, "li", "orders_bookmark", BASE + timedelta(days=1))
         records.advance_bookmark(conn, "li", "orders_bookmark", moment)
     assert bookmark(sqlite_engine, "li") == max(moment, BASE + timedelta(days=1))
+
+
+@pytest.mark.slow
+def test_a_large_backfill_fetches_in_its_own_process_with_the_same_result(
+    sqlite_engine, agreement, tmp_path, monkeypatch
+) -> None:
+    import connector.sync
+
+    monkeypatch.setattr(connector.sync, "PROCESS_THRESHOLD", 100)  # 340 orders count as large
+    documents = wang_orders(340)
+    with start_sandbox(orders=documents) as handle:
+        report = sync(sqlite_engine, agreement, connect(handle), products=False)
+        assert report.ok and report.orders_fetched == 340
+        assert report.requests >= 5  # the probe, and the child's pages counted too
+        want_ledger, want_snapshots = expected_from(handle.state.orders(), agreement, tmp_path)
+        assert snapshots(sqlite_engine) == want_snapshots
+        assert ledger(sqlite_engine) == want_ledger
+
+    fresh = open_database(f"sqlite:///{tmp_path / 'broken.db'}")
+    with start_sandbox(orders=documents) as handle:
+        handle.faults.set("html@path=orders@every=3")  # the probe, page 1, then a captcha
+        broken = sync(fresh, agreement, connect(handle, attempts=1), products=False)
+    assert isinstance(broken.error, BadResponse)  # raised in the child, reported here
+    assert broken.orders_fetched == 100 and bookmark(fresh) == BASE + timedelta(minutes=99)
+    fresh.dispose()

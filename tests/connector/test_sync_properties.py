@@ -64,6 +64,7 @@ def apply(handle, operation: tuple[str, int], next_id: list[int]) -> None:
             now = datetime.now(UTC)
             coupons = [("LI-FRIENDS", Decimal("5.00"))]
             new = woo_order(next_id[0], created=now, modified=now, coupons=coupons)
+            del new["id"]  # the store numbers it, as WooCommerce does (never reusing an id)
             state.add_order(new)
             next_id[0] += 1
         return
