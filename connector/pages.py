@@ -29,11 +29,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector.errors import BadResponse
 from connector.storefront import Page, Storefront
 from connector.woocommerce.ingest import page_digests
 
 ONE_SECOND = timedelta(seconds=1)
 GROUP_PASSES_MAX = 5
+REQUEST_SLACK = 50
+UNKNOWN_LIMIT = 100_000
+"""Requests a walk may make before its first page says how many orders there are."""
 LISTINGS = {"orders": None, "trash": "trash"}
 """Listing name -> ``status`` filter: trash is left out of WooCommerce's default listing."""
 
@@ -95,6 +99,8 @@ class ListingWalk:
         self.store = store
         self.per_page = per_page
         self.secret = secret  # given in a fetch process: digests are computed on its core
+        self.requests = 0
+        self.limit = UNKNOWN_LIMIT
         self.seen: set[tuple[Any, Any]] = set()
         self.noticed = False
 
@@ -110,13 +116,25 @@ class ListingWalk:
         listing: str,
         before: datetime | None = None,
     ) -> Page:
-        return self.store.list_orders(
+        self.requests += 1
+        if self.requests > self.limit:
+            raise BadResponse(
+                self.store.member,
+                "GET orders",
+                f"the store kept sending full pages ({self.requests - 1} requests, far more than "
+                "its X-WP-Total says it holds); the listing is not ending",
+            )
+        page = self.store.list_orders(
             modified_after=since,
             page=number,
             per_page=self.per_page,
             status=LISTINGS[listing],
             modified_before=before,
         )
+        if self.requests == 1 and page.total is not None:
+            # a paginator must end: every order three times over, plus slack, is plenty
+            self.limit = 3 * (page.total // self.per_page + 1) + REQUEST_SLACK
+        return page
 
     def _page(self, listing: str, page: Page, moves_bookmark: bool = True) -> ChangedPage:
         newest = max(filter(None, map(modified_at, page.documents)), default=None)

@@ -237,3 +237,26 @@ def test_capability_probe_tells_old_stores_apart() -> None:
         assert connect(modern).supports_modified_after() is True
     with start_sandbox(orders=orders(2), legacy_ignores_modified_after=True) as old:
         assert connect(old).supports_modified_after() is False
+
+
+def test_the_official_clients_quirks_that_the_store_class_avoids() -> None:
+    """With ``query_string_auth`` the official client writes the secret into the caller's
+    params dict, and it opens a new connection per call; WooCommerceStore does neither."""
+    from woocommerce import API
+
+    with start_sandbox(orders=orders(3), tls=True) as handle:
+        api = API(
+            handle.url,
+            handle.key.consumer_key,
+            handle.key.consumer_secret,
+            version="wc/v3",
+            query_string_auth=True,
+            verify_ssl=handle.ca_path,
+        )
+        params = {"per_page": 1}
+        assert api.get("orders", params=params).status_code == 200
+        assert params["consumer_secret"] == handle.key.consumer_secret  # the quirk
+        store = connect(handle, query_string_auth=True)
+        mine = {"per_page": 1}
+        assert store._request("GET", "orders", mine).status == 200
+        assert mine == {"per_page": 1}
