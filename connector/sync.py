@@ -32,6 +32,7 @@ from alliance.agreement import Agreement
 from alliance.booking import BookingResult
 from alliance.errors import FatalError, OrderDataError
 from alliance.gcpause import collector_paused
+from alliance.storage import catalog
 from alliance.storage import sync_records as records
 from connector.errors import StoreError
 from connector.fetch_process import PROCESS_THRESHOLD, EventSource, ProcessSource, ThreadSource
@@ -39,6 +40,7 @@ from connector.pages import ONE_SECOND, ChangedPage, Event, ListingDone, Notice,
 from connector.pages import modified_at as _modified
 from connector.storefront import Storefront
 from connector.woocommerce.ingest import PreparedBatch, book_prepared, ingest_orders, prepare_page
+from connector.woocommerce.products import map_products
 from connector.woocommerce.webhooks import SyncOrder, WebhookEvent
 
 log = logging.getLogger("alliance.sync")
@@ -337,9 +339,6 @@ def _sync_products(
     per_page: int,
 ) -> int:
     """Products for the widgets, incrementally, by the same re-anchoring walk."""
-    from alliance.storage import catalog
-    from connector.woocommerce.products import map_products
-
     member = store.member
     cursor = _minus(state.products_bookmark, overlap)
     seen: set[tuple[Any, Any]] = set()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, or_, select, update
 
@@ -194,7 +194,3 @@ def quarantine_counts(conn: Connection) -> dict[str, int]:
     for row in conn.execute(select(quarantine.c.member)):
         counts[row.member] = counts.get(row.member, 0) + 1
     return counts
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
