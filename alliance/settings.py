@@ -9,6 +9,9 @@
 | ``ALLIANCE_HTTP_READ_TIMEOUT`` | seconds to wait for a store's answer | 30 |
 | ``ALLIANCE_HTTP_ATTEMPTS`` | tries per request on 429/502/503/504 and connection errors | 5 |
 | ``ALLIANCE_SYNC_OVERLAP_SECONDS`` | how far before the bookmark each sync starts reading | 300 |
+| ``ALLIANCE_REDIS_URL`` | Redis for the job queues; unset: ``alliance run`` mode | none |
+| ``ALLIANCE_SYNC_INTERVAL_MINUTES`` | how often each member's store is synced on schedule | 15 |
+| ``ALLIANCE_LOCK_TTL_SECONDS`` | how long a silent (crashed) worker keeps a member | 300 |
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ class Settings:
     read_timeout: float = 30.0
     http_attempts: int = 5
     sync_overlap_seconds: int = 300
+    redis_url: str | None = None
+    sync_interval_minutes: int = 15
+    lock_ttl_seconds: int = 300
 
     @classmethod
     def from_env(
@@ -68,7 +74,20 @@ class Settings:
             sync_overlap_seconds=int(
                 _number(env, "ALLIANCE_SYNC_OVERLAP_SECONDS", 300, 0, 7 * 86400)
             ),
+            redis_url=env.get("ALLIANCE_REDIS_URL") or None,
+            sync_interval_minutes=int(
+                _number(env, "ALLIANCE_SYNC_INTERVAL_MINUTES", 15, 1, 7 * 24 * 60)
+            ),
+            lock_ttl_seconds=int(_number(env, "ALLIANCE_LOCK_TTL_SECONDS", 300, 1, 86400)),
         )
+
+    def require_redis(self) -> str:
+        if not self.redis_url:
+            raise ConfigError(
+                "ALLIANCE_REDIS_URL is not set; set it to your Redis, e.g. "
+                "redis://127.0.0.1:6379/0, or run everything in one process with: alliance run"
+            )
+        return self.redis_url
 
     def require_secret(self) -> bytes:
         """The alliance secret, or a clear error saying how to set one."""

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
 from alliance.errors import ConfigError
@@ -45,31 +45,51 @@ def sync_members(
     environ: Mapping[str, str] | None = None,
 ) -> list[SyncReport]:
     """Sync the named members (default: all) in turn; each report says how it went."""
+    return [
+        sync_one(
+            engine,
+            agreement,
+            settings,
+            member_id,
+            full=full,
+            progress=progress(member_id) if progress else None,
+            environ=environ,
+        )
+        for member_id in (members or agreement.members)
+    ]
+
+
+def sync_one(
+    engine: Engine,
+    agreement: Agreement,
+    settings: Settings,
+    member_id: str,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    environ: Mapping[str, str] | None = None,
+    guard: Callable[[Connection], None] | None = None,
+) -> SyncReport:
+    """One member's sync, with its store opened from the settings and the environment."""
     secret = settings.require_secret()
-    policy = policy_from(settings)
-    reports = []
-    for member_id in members or agreement.members:
-        member = agreement.members[member_id]
-        try:
-            store = open_store(member, environ, policy=policy)
-        except ConfigError as exc:
-            reports.append(_config_failure(engine, member_id, exc))
-            continue
-        try:
-            reports.append(
-                sync_member(
-                    engine,
-                    agreement,
-                    store,
-                    secret=secret,
-                    full=full,
-                    overlap=timedelta(seconds=settings.sync_overlap_seconds),
-                    progress=progress(member_id) if progress else None,
-                )
-            )
-        finally:
-            store.close()
-    return reports
+    member = agreement.members[member_id]
+    try:
+        store = open_store(member, environ, policy=policy_from(settings))
+    except ConfigError as exc:
+        return _config_failure(engine, member_id, exc)
+    try:
+        return sync_member(
+            engine,
+            agreement,
+            store,
+            secret=secret,
+            full=full,
+            overlap=timedelta(seconds=settings.sync_overlap_seconds),
+            progress=progress,
+            guard=guard,
+        )
+    finally:
+        store.close()
 
 
 def _config_failure(engine: Engine, member: str, exc: ConfigError) -> SyncReport:

@@ -87,8 +87,13 @@ def sync_member(
     products: bool = True,
     progress: Progress | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    guard: Callable[[Connection], None] | None = None,
 ) -> SyncReport:
-    """Sync one member's orders (and products); store errors are reported, not raised."""
+    """Sync one member's orders (and products); store errors are reported, not raised.
+
+    ``guard`` runs inside every page's transaction before it commits; the worker's fencing
+    check raises there when another worker holds the member now, so nothing stale commits.
+    """
     started = time.perf_counter()
     member = store.member
     report = SyncReport(member)
@@ -103,6 +108,7 @@ def sync_member(
     booker = _Booker(engine, agreement, member, secret, report, progress)
     booker.has_quarantine = has_quarantine
     booker.has_orders = has_orders
+    booker.guard = guard
     since = {
         "orders": _minus(state.orders_bookmark, overlap),
         "trash": _minus(state.trash_bookmark, overlap),
@@ -220,6 +226,7 @@ class _Booker:
         self.store_total: int | None = None
         self.has_quarantine = False
         self.has_orders = True  # set False for a member with nothing stored: no digest lookups
+        self.guard: Callable[[Connection], None] | None = None
 
     def consume(self, events: Iterator[Event]) -> None:
         for event in events:
@@ -273,14 +280,18 @@ class _Booker:
     def _commit(self, ready: _Ready, listing: str | None, moment: datetime | None) -> None:
         report = self.report
         report.orders_fetched += len(ready.fresh)
+        guard, member = self.guard, self.member
+        column = BOOKMARKS[listing] if listing is not None and moment is not None else None
         also = None
-        if listing is not None and moment is not None:
-            column, member = BOOKMARKS[listing], self.member
+        if guard is not None or column is not None:
 
             def also(conn: Connection) -> None:
-                records.advance_bookmark(conn, member, column, moment)
+                if guard is not None:
+                    guard(conn)  # e.g. a fencing check: raises if another worker took over
+                if column is not None and moment is not None:
+                    records.advance_bookmark(conn, member, column, moment)
 
-            if listing == "orders":
+            if listing == "orders" and moment is not None:
                 report.bookmark = moment
         if ready.batch is not None:
             result = book_prepared(self.engine, self.agreement, ready.batch, also=also)

@@ -1,3 +1,3 @@
-"""Running the pipeline in the background: job functions, RQ queues and schedules, and the
-single-process runner. Arrives with the sync-worker issue; today ``alliance import-orders``
-and the demo call the same ingest path (``connector.woocommerce.ingest``) directly."""
+"""Running the pipeline in the background: job functions (``jobs``), RQ queues and their
+schedule (``queues``, ``schedule``), per-member locks with fencing (``locks``), and the
+single-process runner (``runner``) for an alliance with no Redis."""

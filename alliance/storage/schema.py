@@ -167,6 +167,7 @@ sync_state = Table(
     Column("needs_attention", Boolean, nullable=False, default=False),  # keys, permissions
     Column("ignores_modified_after", Boolean, nullable=False, default=False),
     Column("store_orders_total", BigInteger),  # X-WP-Total seen at the last sync
+    Column("fence", BigInteger),  # newest worker lock token that wrote; older ones are refused
 )
 
 quarantine = Table(

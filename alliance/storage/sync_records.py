@@ -32,6 +32,7 @@ class SyncState:
     needs_attention: bool = False
     ignores_modified_after: bool = False
     store_orders_total: int | None = None
+    fence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,23 @@ def advance_bookmark(conn: Connection, member: str, column: str, moment: datetim
         .where(sync_state.c.member == member, or_(col.is_(None), col < moment))
         .values({column: moment})
     )
+
+
+def pass_fence(conn: Connection, member: str, token: int) -> bool:
+    """Record ``token`` as the member's newest writer; False if a newer token already wrote.
+
+    The storage half of fencing: a worker whose lock expired (it stalled, the lock moved on)
+    still believes it holds the member; its next write is refused here, in the same
+    transaction as the write, so nothing it computed commits.
+    """
+    _ensure(conn, member)
+    fence = sync_state.c.fence
+    result = conn.execute(
+        update(sync_state)
+        .where(sync_state.c.member == member, or_(fence.is_(None), fence <= token))
+        .values(fence=token)
+    )
+    return result.rowcount == 1
 
 
 def record_attempt(conn: Connection, member: str, at: datetime) -> None:

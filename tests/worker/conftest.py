@@ -1,0 +1,88 @@
+"""Fixtures for the worker: a real Redis on a dedicated DB number, and a small alliance of
+sandbox stores wired through the environment, as `alliance worker` would see it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from connector.sandbox.server import SandboxHandle, start_sandbox
+from connector.woocommerce.fixtures import woo_order
+from tests.conftest import EXAMPLE, SECRET
+
+REDIS_BASE_URL = os.environ.get("ALLIANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+BASE = datetime(2026, 11, 12, 1, 0, tzinfo=UTC)
+COUPONS = {"li": "WANG-LOVES-LI", "wang": "LI-FRIENDS", "zhang": "WANG-TOYS"}
+
+
+@pytest.fixture
+def redis_url(worker_id: str) -> Iterator[str]:
+    """DB 13 (or 14 for the second xdist worker), flushed before and after each test."""
+    number = 13 + (int(worker_id[2:]) if worker_id.startswith("gw") else 0) % 3
+    url = f"{REDIS_BASE_URL}/{number}"
+    client = Redis.from_url(url)
+    try:
+        client.flushdb()
+    except Exception as exc:
+        pytest.fail(f"Redis at {REDIS_BASE_URL} is needed for these tests: {exc}")
+    yield url
+    client.flushdb()
+    client.close()
+
+
+def shop_orders(start: int, count: int, coupon: str) -> list[dict]:
+    result = []
+    for n in range(count):
+        moment = BASE + timedelta(minutes=n)
+        coupons = [(coupon, Decimal("5.00"))] if n % 2 == 0 else []
+        order = woo_order(start + n, status="completed", created=moment, modified=moment,
+                          coupons=coupons)  # fmt: skip
+        result.append(order)
+    return result
+
+
+@dataclass
+class Alliance:
+    config: Path
+    database_url: str
+    stores: dict[str, SandboxHandle]
+    env: dict[str, str]
+
+
+@pytest.fixture
+def alliance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Alliance]:
+    """li, wang and zhang on sandbox stores (zhao has no keys: it needs attention)."""
+    with (
+        start_sandbox(orders=shop_orders(1001, 60, COUPONS["li"])) as li,
+        start_sandbox(orders=shop_orders(2001, 150, COUPONS["wang"])) as wang,
+        start_sandbox(orders=shop_orders(3001, 30, COUPONS["zhang"])) as zhang,
+    ):
+        stores = {"li": li, "wang": wang, "zhang": zhang}
+        text = EXAMPLE.read_text(encoding="utf-8")
+        for member, handle in stores.items():
+            text = text.replace(f'url = "https://{member}.example"', f'url = "{handle.url}"')
+        config = tmp_path / "alliance.toml"
+        config.write_text(text, encoding="utf-8")
+        database_url = f"sqlite:///{tmp_path / 'alliance.db'}"
+        env = {
+            "ALLIANCE_CONFIG": str(config),
+            "ALLIANCE_DATABASE_URL": database_url,
+            "ALLIANCE_SECRET": SECRET,
+            "ALLIANCE_HTTP_ATTEMPTS": "1",
+            "ZHAO_WC_KEY": "",
+            "ZHAO_WC_SECRET": "",
+        }
+        for member, handle in stores.items():
+            env[f"{member.upper()}_WC_KEY"] = handle.key.consumer_key
+            env[f"{member.upper()}_WC_SECRET"] = handle.key.consumer_secret
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("ALLIANCE_REDIS_URL", raising=False)
+        yield Alliance(config, database_url, stores, env)

@@ -1,0 +1,80 @@
+"""One worker per member at a time: a Redis lock with a TTL, and a fencing token.
+
+The lock (``SET NX EX``) keeps a second worker from starting a member's sync while one runs;
+its TTL frees the member when the holder dies (SIGKILL, a lost machine). A lock alone is not
+enough: a holder that stalls past the TTL (a long GC pause, a frozen VM) wakes up believing it
+still holds it. So each acquisition also takes a fencing token (an ``INCR``, always larger than
+the last), and every page the sync commits first records the token in the database
+(:func:`alliance.storage.sync_records.pass_fence`), refusing if a newer token already wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+from sqlalchemy import Connection
+
+from alliance.errors import RetriableError
+from alliance.storage import sync_records as records
+from worker.keys import key_for
+
+LOCK_TTL_SECONDS = 300
+"""How long a silent holder keeps the member; the sync refreshes it after every page."""
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+_REFRESH = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+class LockLost(RetriableError):
+    """Another worker took the member over (this one stalled past its lock's TTL)."""
+
+
+@dataclass
+class MemberLock:
+    """``with MemberLock(redis, "li") as lock: ...``; ``lock.token`` is the fencing token."""
+
+    redis: Redis
+    member: str
+    ttl: int = LOCK_TTL_SECONDS
+    token: int | None = None
+
+    @property
+    def key(self) -> str:
+        return key_for("lock", self.member)
+
+    def acquire(self) -> bool:
+        token = int(self.redis.incr(key_for("fence", self.member)))
+        if self.redis.set(self.key, token, nx=True, ex=self.ttl):
+            self.token = token
+            return True
+        return False
+
+    def refresh(self) -> bool:
+        if self.token is None:
+            return False
+        return bool(self.redis.eval(_REFRESH, 1, self.key, self.token, self.ttl))
+
+    def release(self) -> None:
+        if self.token is not None:
+            self.redis.eval(_RELEASE, 1, self.key, self.token)
+            self.token = None
+
+    def holder(self) -> int | None:
+        value = self.redis.get(self.key)
+        return int(value) if value is not None else None
+
+    def guard(self, conn: Connection) -> None:
+        """The fencing check, run inside each page's transaction before it commits."""
+        if self.token is None or not records.pass_fence(conn, self.member, self.token):
+            raise LockLost(
+                f"{self.member}: another worker now syncs this member (fencing token "
+                f"{self.token} is stale); this worker's page was not committed"
+            )
+        self.refresh()

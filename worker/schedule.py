@@ -1,0 +1,55 @@
+"""The schedule, with RQ's own ``CronScheduler``: member syncs every N minutes, settlement
+monthly. No home-made cron loop when Redis is there (``alliance run`` is the no-Redis mode).
+
+The scheduler only enqueues ticks; the tick (:func:`worker.jobs.schedule_syncs_job`) queues
+one sync per member under its unique id. So several ``alliance worker`` processes, each with a
+scheduler, still queue each member's sync once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from multiprocessing.process import BaseProcess
+
+from redis import Redis
+from rq.cron import CronScheduler
+
+from alliance.settings import Settings
+from worker import jobs
+from worker.keys import HOUSEKEEPING_QUEUE
+
+SETTLEMENT_CRON = "0 3 1 * *"
+"""03:00 UTC on the first of each month (the settlement slot)."""
+
+
+def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
+    scheduler = CronScheduler(connection=redis, name="")
+    scheduler.register(
+        jobs.schedule_syncs_job,
+        queue_name=HOUSEKEEPING_QUEUE,
+        interval=settings.sync_interval_minutes * 60,
+        result_ttl=0,
+        name="sync every member",
+    )
+    scheduler.register(
+        jobs.settle_period_job,
+        queue_name=HOUSEKEEPING_QUEUE,
+        cron=SETTLEMENT_CRON,
+        result_ttl=3600,
+        name="monthly settlement",
+    )
+    return scheduler
+
+
+def _run_scheduler(redis_url: str) -> None:
+    settings = Settings.from_env()
+    build_scheduler(Redis.from_url(redis_url), settings).start()
+
+
+def start_scheduler_process(redis_url: str) -> BaseProcess:
+    """The cron scheduler in a child process of ``alliance worker`` (it owns its signals)."""
+    process = multiprocessing.get_context("spawn").Process(
+        target=_run_scheduler, args=(redis_url,), name="alliance-cron", daemon=True
+    )
+    process.start()
+    return process
