@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,11 +29,12 @@ from alliance.reporting import close_period, member_statement, period_balances, 
 from alliance.settings import Settings
 from alliance.storage.database import open_database
 from connector.member_report import member_status_table
-from connector.members import member_statuses, sync_members
+from connector.members import member_statuses
 from connector.sandbox.server import start_sandbox
-from connector.sync import SyncReport
 from connector.woocommerce.fixtures import woo_order
 from connector.woocommerce.product_fixtures import woo_product
+from worker.jobs import close_engines
+from worker.runner import Runner
 
 EXAMPLE = Path(__file__).with_name("data") / "example-alliance.toml"
 DEMO_SECRET = "demo-only-secret-do-not-use-in-production-0000"
@@ -93,13 +94,14 @@ def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
         }
         config = directory / "alliance.toml"
         config.write_text(_agreement_for(stores), encoding="utf-8")
-        environ = {
-            **os.environ,
-            **{f"{m.upper()}_WC_KEY": h.key.consumer_key for m, h in stores.items()},
-            **{f"{m.upper()}_WC_SECRET": h.key.consumer_secret for m, h in stores.items()},
-        }
-        settings = Settings.from_env(environ, config=config)
-        settings = replace(settings, database_url=f"sqlite:///{database}", secret=secret)
+        keys = {f"{m.upper()}_WC_KEY": h.key.consumer_key for m, h in stores.items()}
+        keys |= {f"{m.upper()}_WC_SECRET": h.key.consumer_secret for m, h in stores.items()}
+        running.enter_context(_environment(keys))  # the stores' keys, as a deployment sets them
+        settings = Settings.from_env(config=config)
+        settings = replace(
+            settings, database_url=f"sqlite:///{database}", secret=secret, redis_url=None
+        )
+        runner = Runner(settings)
         agreement = load_agreement(config)
         engine = open_database(settings.database_url)
         record_agreement(engine, agreement)
@@ -113,8 +115,9 @@ def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
         for member, handle in stores.items():
             echo(f"  {member:6} {handle.url}  ({len(raw[member])} orders)")
         echo("")
-        echo("alliance sync (first run: a backfill of every store):")
-        _echo_syncs(echo, sync_members(engine, agreement, settings, environ=environ))
+        echo("alliance run: the worker's job functions, in this one process, no Redis")
+        echo("first round (a backfill of every store):")
+        _echo_syncs(echo, _round(runner))
 
         previous = period_of(start, agreement.settings.timezone)
         current = period_of(now, agreement.settings.timezone)
@@ -124,10 +127,10 @@ def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
             stores["wang"].state.refund(late["id"], late["total"], "Returned unopened")
             echo("")
             echo(f"Closed {previous}; then Wang refunded order #{late['number']} in the store.")
-            echo("alliance sync (only what changed):")
-            _echo_syncs(echo, sync_members(engine, agreement, settings, environ=environ))
+            echo("next round (only what changed):")
+            _echo_syncs(echo, _round(runner))
         echo("")
-        statuses = member_statuses(engine, agreement, settings, environ=environ)
+        statuses = member_statuses(engine, agreement, settings)
         echo("alliance members:")
         echo(member_status_table(statuses))
 
@@ -161,6 +164,7 @@ def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
     )
     echo("Run your own sandbox store with: alliance sandbox serve --port 8080 --generate 500")
     engine.dispose()
+    close_engines()
 
 
 def _agreement_for(stores: dict) -> str:
@@ -171,15 +175,34 @@ def _agreement_for(stores: dict) -> str:
     return text
 
 
-def _echo_syncs(echo: Callable[[str], None], reports: list[SyncReport]) -> None:
-    for r in reports:
-        if r.error is not None:
-            echo(f"  {r.member}: FAILED: {r.error}")
+def _round(runner: Runner) -> list[dict]:
+    runner.results.clear()
+    runner.cycle()
+    return list(runner.results)
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _echo_syncs(echo: Callable[[str], None], outcomes: list[dict]) -> None:
+    for r in outcomes:
+        if r.get("error"):
+            echo(f"  {r['member']}: FAILED: {r['error']}")
             continue
         echo(
-            f"  {r.member:6} {r.orders_fetched:3} orders fetched in {r.requests} requests, "
-            f"{r.booking.orders_applied:3} new or changed, {r.booking.entries_booked:3} ledger "
-            f"entries, {r.products_synced} products"
+            f"  {r['member']:6} {r['fetched']:3} orders fetched in {r['requests']} requests, "
+            f"{r['applied']:3} new or changed, {r['booked']:3} ledger entries"
         )
 
 

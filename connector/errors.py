@@ -59,6 +59,10 @@ class InvalidRequest(StoreError, FatalError):
     advice = "the store refused the request as malformed; this is a bug worth reporting"
 
 
+class NotConfigured(StoreError, FatalError):
+    advice = "then sync again"
+
+
 class RateLimited(StoreError, RetriableError):
     advice = "the store's host is throttling us; the sync will try again later"
 
@@ -80,6 +84,7 @@ _KINDS: dict[type[StoreError], str] = {
     Forbidden: "forbidden",
     NotFound: "not_found",
     InvalidRequest: "invalid_request",
+    NotConfigured: "config",
     RateLimited: "rate_limited",
     StoreUnavailable: "unavailable",
     BadResponse: "bad_response",

@@ -18,7 +18,7 @@ from alliance.errors import ConfigError
 from alliance.settings import Settings
 from alliance.storage import sync_records as records
 from connector.connect import open_store
-from connector.errors import StoreError
+from connector.errors import NotConfigured, StoreError
 from connector.http import HttpPolicy
 from connector.storefront import Access
 from connector.sync import Progress, SyncReport, sync_member
@@ -97,8 +97,8 @@ def _config_failure(engine: Engine, member: str, exc: ConfigError) -> SyncReport
         records.record_attempt(conn, member, datetime.now(UTC))
         records.record_failure(conn, member, kind="config", message=str(exc), needs_attention=True)
     report = SyncReport(member)
-    report.warnings.append(str(exc))
-    report.error = StoreError(member, "configuration", str(exc))
+    detail = str(exc).removeprefix(f"{member}: ")
+    report.error = NotConfigured(member, "configuration", detail)
     return report
 
 

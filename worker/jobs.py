@@ -62,10 +62,22 @@ def context(settings: Settings | None = None) -> Context:
     return Context(settings, agreement, engine, redis)
 
 
-def sync_member_job(member: str, full: bool = False) -> dict[str, Any]:
-    """Sync one member's store: what changed since its bookmark, booked."""
+def close_engines() -> None:
+    """Dispose of the engines jobs opened in this process (the demo, tests)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+
+
+def sync_member_job(
+    member: str, full: bool = False, *, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Sync one member's store: what changed since its bookmark, booked.
+
+    Under RQ only ``member`` (and ``full``) travel; the settings come from the environment.
+    """
     started = time.perf_counter()
-    ctx = context()
+    ctx = context(settings)
     if member not in ctx.agreement.members:
         log.error("job sync %s: not a member of %s; nothing done", member, ctx.agreement.source)
         return {"member": member, "status": "unknown member"}

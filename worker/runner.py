@@ -63,7 +63,7 @@ class Runner:
             if self.stopping.is_set():
                 return
             try:
-                self.results.append(jobs.sync_member_job(member))
+                self.results.append(jobs.sync_member_job(member, settings=self.settings))
             except jobs.SyncFailed as exc:  # retried at the next interval
                 self.results.append({"member": member, "status": "failed", "error": str(exc)})
 

@@ -266,7 +266,7 @@ def test_the_demo_prints_statements_for_all_four_members(cli, tmp_path):
     for member in ("li", "wang", "zhang", "zhao"):
         assert f"Statement for {member}" in result.output
     assert "Balances for" in result.output and "Swap credits" in result.output
-    assert "alliance sync (first run" in result.output and "FAILED" not in result.output
+    assert "first round (a backfill" in result.output and "FAILED" not in result.output
     assert "read/write" in result.output  # alliance members: every store reachable
     assert (tmp_path / "demo" / "alliance.db").exists()
 
