@@ -110,3 +110,37 @@ def _synced(database: Path, member: str) -> bool:
     except sqlite3.Error:
         return False
     return bool(row and row[0])
+
+
+def test_a_worker_with_its_schedule_syncs_every_member_on_its_own(alliance, redis_url):
+    env = {**os.environ, "ALLIANCE_REDIS_URL": redis_url}
+    process = subprocess.Popen(
+        [str(ALLIANCE), "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        database = Path(alliance.database_url.removeprefix("sqlite:///"))
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not all(
+            _synced(database, m) for m in ("li", "wang", "zhang")
+        ):
+            time.sleep(0.3)
+        assert all(_synced(database, m) for m in ("li", "wang", "zhang"))  # nobody enqueued
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, err[-3000:]
+    assert "job schedule" in err and "queued=4" in err  # the cron tick queued every member
+    assert _session_ends(process.pid)  # the scheduler process stopped with the worker
+
+
+def _session_ends(session: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-s", str(session)], capture_output=True, text=True)
+        if not found.stdout.strip():
+            return True
+        time.sleep(0.2)
+    return False
