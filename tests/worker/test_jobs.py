@@ -139,3 +139,19 @@ def jobs_moment():
     from tests.worker.conftest import BASE
 
     return BASE + timedelta(days=1)
+
+
+def test_webhook_orders_are_queued_once_and_booked(alliance, redis_url, monkeypatch):
+    from worker.queues import enqueue_order
+
+    monkeypatch.setenv("ALLIANCE_REDIS_URL", redis_url)
+    redis = Redis.from_url(redis_url)
+    assert enqueue_order(redis, "wang", 2001)
+    assert not enqueue_order(redis, "wang", 2001)  # a duplicate delivery collapses
+    assert enqueue_order(redis, "wang", 2003)
+    work(redis)
+    booked = counts(alliance.database_url)
+    assert booked[0] == 2 and booked[1] == 1  # 2001 carries Li's coupon: one commission
+    assert enqueue_order(redis, "wang", 2001)  # a later delivery of the same order: queued again
+    work(redis)
+    assert counts(alliance.database_url) == booked  # and booked once, whatever the deliveries
