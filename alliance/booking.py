@@ -65,12 +65,13 @@ def book_orders(
     *,
     batch_size: int = BATCH_SIZE,
     now: datetime | None = None,
-    also: Callable[[Connection], None] | None = None,
+    also: Callable[[Connection, BookingResult], None] | None = None,
 ) -> BookingResult:
     """Apply order revisions to the ledger, batch by batch.
 
-    ``also`` runs inside each batch's transaction, just before it commits: the sync moves its
-    bookmark there, so the bookmark and the orders it covers are committed together.
+    ``also(conn, result)`` runs inside each batch's transaction, just before it commits: the
+    sync moves its bookmark and quarantines refused orders there, so they commit together with
+    the orders they cover, or not at all.
     """
     result = BookingResult()
     coupon_index = agreement.referral_coupon_index()
@@ -86,7 +87,7 @@ def _book_batch(
     chunk: list[Order],
     coupon_index: Mapping[tuple[str, str], DealLeg],
     now: datetime,
-    also: Callable[[Connection], None] | None = None,
+    also: Callable[[Connection, BookingResult], None] | None = None,
 ) -> BookingResult:
     result = BookingResult(orders_seen=len(chunk))
     latest: dict[tuple[str, str], Order] = {}
@@ -108,7 +109,7 @@ def _book_batch(
     with engine.begin() as conn:
         _plan_and_write(conn, agreement, latest, coupon_index, now, result)
         if also is not None:
-            also(conn)
+            also(conn, result)
     return result
 
 

@@ -39,7 +39,7 @@ from connector.fetch_process import PROCESS_THRESHOLD, EventSource, ProcessSourc
 from connector.pages import ONE_SECOND, ChangedPage, Event, ListingDone, Notice, identity
 from connector.pages import modified_at as _modified
 from connector.storefront import Storefront
-from connector.woocommerce.ingest import PreparedBatch, book_prepared, ingest_orders, prepare_page
+from connector.woocommerce.ingest import PreparedBatch, book_prepared, prepare_page
 from connector.woocommerce.products import map_products
 from connector.woocommerce.webhooks import SyncOrder, WebhookEvent
 
@@ -278,33 +278,32 @@ class _Booker:
             return _Ready(fresh, prepare_page(reader, fresh, **options))
 
     def _commit(self, ready: _Ready, listing: str | None, moment: datetime | None) -> None:
+        """One transaction: the page's orders and entries, the quarantine of the orders it
+        refused, the fencing check and the bookmark that covers the page."""
         report = self.report
         report.orders_fetched += len(ready.fresh)
         guard, member = self.guard, self.member
         column = BOOKMARKS[listing] if listing is not None and moment is not None else None
-        also = None
-        if guard is not None or column is not None:
+        refused_by_mapping = ready.batch.rejected if ready.batch is not None else []
 
-            def also(conn: Connection) -> None:
-                if guard is not None:
-                    guard(conn)  # e.g. a fencing check: raises if another worker took over
-                if column is not None and moment is not None:
-                    records.advance_bookmark(conn, member, column, moment)
-
-            if listing == "orders" and moment is not None:
-                report.bookmark = moment
-        if ready.batch is not None:
-            result = book_prepared(self.engine, self.agreement, ready.batch, also=also)
-            report.booking.add(result)
-            if result.rejected or self.has_quarantine:
-                report.quarantined += record_quarantine(
-                    self.engine, self.member, ready.fresh, result.rejected
-                )
+        def also(conn: Connection, result: BookingResult) -> None:
+            if guard is not None:
+                guard(conn)  # e.g. a fencing check: raises if another worker took over
+            refused = [*refused_by_mapping, *result.rejected]
+            if refused or self.has_quarantine:
+                report.quarantined += quarantine_in(conn, member, ready.fresh, refused)
                 self.has_quarantine = True
+            if column is not None and moment is not None:
+                records.advance_bookmark(conn, member, column, moment)
+
+        if ready.batch is not None:
+            report.booking.add(book_prepared(self.engine, self.agreement, ready.batch, also=also))
             self.has_orders = True
-        elif also is not None:
+        elif guard is not None or column is not None:
             with self.engine.begin() as conn:
-                also(conn)
+                also(conn, BookingResult())
+        if listing == "orders" and moment is not None:
+            report.bookmark = moment
         if self.progress is not None:
             self.progress(len(self.seen), self.store_total)
 
@@ -323,22 +322,21 @@ def _parse(raw: bytes) -> list[Any]:
     return documents
 
 
-def record_quarantine(
-    engine: Engine, member: str, documents: list[Any], rejected: list[OrderDataError]
+def quarantine_in(
+    conn: Connection, member: str, documents: list[Any], rejected: list[OrderDataError]
 ) -> int:
-    """Quarantine refused orders; orders of ``documents`` that mapped leave the quarantine."""
+    """Quarantine refused orders; orders of ``documents`` that booked leave the quarantine."""
     modified = {
         str(d.get("id")): str(d.get("date_modified_gmt", "")) for d in documents if type(d) is dict
     }
     refused = {error.external_id for error in rejected}
     held = 0
-    with engine.begin() as conn:
-        if rejected:
-            pairs = [(e, modified.get(e.external_id or "", "")) for e in rejected]
-            held = records.quarantine_orders(conn, member, pairs, datetime.now(UTC))
-            for error in rejected:
-                log.warning("%s: quarantined %s", member, error)
-        records.release_quarantine(conn, member, [i for i in modified if i not in refused])
+    if rejected:
+        pairs = [(e, modified.get(e.external_id or "", "")) for e in rejected]
+        held = records.quarantine_orders(conn, member, pairs, datetime.now(UTC))
+        for error in rejected:
+            log.warning("%s: quarantined %s", member, error)
+    records.release_quarantine(conn, member, [i for i in modified if i not in refused])
     return held
 
 
@@ -396,9 +394,14 @@ def sync_order(
     read back from the store's API, so a forged or stale payload cannot book anything.
     """
     document = store.get_order(order_id)
-    result = ingest_orders(engine, agreement, [document], member=store.member, secret=secret)
-    record_quarantine(engine, store.member, [document], result.rejected)
-    return result
+    member = store.member
+    with engine.connect() as reader:  # compare digests: a repeated delivery maps nothing
+        batch = prepare_page(reader, [document], member=member, secret=secret)
+
+    def quarantine(conn: Connection, result: BookingResult) -> None:
+        quarantine_in(conn, member, [document], [*batch.rejected, *result.rejected])
+
+    return book_prepared(engine, agreement, batch, also=quarantine)
 
 
 def handle_webhook(

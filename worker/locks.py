@@ -26,6 +26,16 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+_REBASE = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+local token = redis.call('incr', KEYS[2])
+if token < tonumber(ARGV[2]) then
+  token = tonumber(ARGV[2])
+  redis.call('set', KEYS[2], token)
+end
+redis.call('set', KEYS[1], token, 'KEEPTTL')
+return token
+"""
 _REFRESH = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
 return 0
@@ -72,9 +82,26 @@ class MemberLock:
 
     def guard(self, conn: Connection) -> None:
         """The fencing check, run inside each page's transaction before it commits."""
-        if self.token is None or not records.pass_fence(conn, self.member, self.token):
-            raise LockLost(
-                f"{self.member}: another worker now syncs this member (fencing token "
-                f"{self.token} is stale); this worker's page was not committed"
-            )
-        self.refresh()
+        if self.token is not None and records.pass_fence(conn, self.member, self.token):
+            self.refresh()
+            return
+        stored = records.current_fence(conn, self.member)
+        rebased = self.token is not None and stored is not None and self._rebase(stored + 1)
+        if rebased and records.pass_fence(conn, self.member, self.token):  # type: ignore[arg-type]
+            self.refresh()
+            return
+        raise LockLost(
+            f"{self.member}: another worker now syncs this member (fencing token "
+            f"{self.token} is stale); this worker's page was not committed"
+        )
+
+    def _rebase(self, minimum: int) -> bool:
+        """Still the holder, but Redis lost its counter (a restart without persistence, a
+        flush, a failover) and our token is older than the database's: move the counter past
+        it and take a fresh token, atomically, only if the lock is still ours."""
+        fence = key_for("fence", self.member)
+        token = self.redis.eval(_REBASE, 2, self.key, fence, self.token, minimum)
+        if not token:
+            return False
+        self.token = int(token)
+        return True

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.worker import Worker
@@ -81,10 +81,11 @@ def _free_if_abandoned(redis: Redis, job_id: str, member: str) -> None:
     """
     try:
         job = Job.fetch(job_id, connection=redis)
-    except NoSuchJobError:
-        return
-    if job.get_status() == JobStatus.STARTED and MemberLock(redis, member).holder() is None:
-        job.delete()
+        started = job.get_status(refresh=False) == JobStatus.STARTED
+        if started and MemberLock(redis, member).holder() is None:
+            job.delete()
+    except (NoSuchJobError, InvalidJobOperation):
+        return  # it finished (and vanished) meanwhile: nothing to free
 
 
 def enqueue_order(redis: Redis, member: str, order_id: int) -> bool:

@@ -9,6 +9,9 @@ scheduler, still queue each member's sync once.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from multiprocessing.process import BaseProcess
 
 from redis import Redis
@@ -41,15 +44,23 @@ def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
     return scheduler
 
 
-def _run_scheduler(redis_url: str) -> None:
+def _run_scheduler(redis_url: str, parent: int) -> None:
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     settings = Settings.from_env()
     build_scheduler(Redis.from_url(redis_url), settings).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker killed with SIGKILL cannot stop its scheduler: the scheduler notices instead."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def start_scheduler_process(redis_url: str) -> BaseProcess:
     """The cron scheduler in a child process of ``alliance worker`` (it owns its signals)."""
     process = multiprocessing.get_context("spawn").Process(
-        target=_run_scheduler, args=(redis_url,), name="alliance-cron", daemon=True
+        target=_run_scheduler, args=(redis_url, os.getpid()), name="alliance-cron", daemon=True
     )
     process.start()
     return process

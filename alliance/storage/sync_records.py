@@ -100,6 +100,11 @@ def pass_fence(conn: Connection, member: str, token: int) -> bool:
     return result.rowcount == 1
 
 
+def current_fence(conn: Connection, member: str) -> int | None:
+    query = select(sync_state.c.fence).where(sync_state.c.member == member)
+    return conn.execute(query).scalar_one_or_none()
+
+
 def record_attempt(conn: Connection, member: str, at: datetime) -> None:
     _ensure(conn, member)
     conn.execute(update(sync_state).where(sync_state.c.member == member).values(last_attempt_at=at))

@@ -195,9 +195,13 @@ def book_prepared(
     agreement: Agreement,
     batch: PreparedBatch,
     *,
-    also: Callable[[Connection], None] | None = None,
+    also: Callable[[Connection, BookingResult], None] | None = None,
 ) -> BookingResult:
-    """Book a page prepared by :func:`prepare_page` in one transaction, with ``also`` in it."""
+    """Book a page prepared by :func:`prepare_page` in one transaction, with ``also`` in it.
+
+    ``also`` sees the booking's result (the orders it refused included, except those the
+    mapping refused: they are in ``batch.rejected``).
+    """
     return _book(engine, agreement, batch, also)
 
 
@@ -205,11 +209,11 @@ def _book(
     engine: Engine,
     agreement: Agreement,
     batch: PreparedBatch,
-    also: Callable[[Connection], None] | None = None,
+    also: Callable[[Connection, BookingResult], None] | None = None,
 ) -> BookingResult:
     if not batch.orders and also is not None:
         with engine.begin() as conn:
-            also(conn)
+            also(conn, BookingResult())
     result = book_orders(
         engine, agreement, batch.orders, batch_size=max(len(batch.orders), 1), also=also
     )

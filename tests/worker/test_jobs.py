@@ -155,3 +155,17 @@ def test_webhook_orders_are_queued_once_and_booked(alliance, redis_url, monkeypa
     assert enqueue_order(redis, "wang", 2001)  # a later delivery of the same order: queued again
     work(redis)
     assert counts(alliance.database_url) == booked  # and booked once, whatever the deliveries
+
+
+def test_syncs_go_on_after_redis_loses_its_counters(alliance, redis_url, monkeypatch):
+    """A Redis restart without persistence restarts the fencing counter below the database's
+    fence; the holder of the lock moves it past, instead of failing every sync after."""
+    monkeypatch.setenv("ALLIANCE_REDIS_URL", redis_url)
+    redis = Redis.from_url(redis_url)
+    for _ in range(3):
+        assert jobs.sync_member_job("zhang")["status"] == "ok"
+    redis.flushdb()  # Redis came back empty
+    alliance.stores["zhang"].state.refund(3001, "1.00")
+    outcome = jobs.sync_member_job("zhang")
+    assert outcome["status"] == "ok" and outcome["applied"] == 1
+    assert int(redis.get("alliance:fence:zhang")) > 3

@@ -1,0 +1,228 @@
+"""Crash safety, for real: an ``alliance worker`` process syncing sandbox stores is killed
+with SIGKILL at random moments (mid-page, mid-commit), restarted and the syncs re-queued, as
+the schedule would; the ledger, order snapshots, bookmarks and quarantine it ends with are
+those of a run nobody interrupted, entry for entry."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue
+from rq.registry import FailedJobRegistry
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from alliance.settings import Settings
+from alliance.storage.database import open_database
+from alliance.storage.schema import sync_state
+from tests.e2e.support import (
+    Alliance,
+    Outcome,
+    Workers,
+    flushed_redis,
+    order_counts,
+    outcome,
+    postgres_database,
+    queue_every_member,
+    sandbox_alliance,
+    someone_syncs,
+    sqlite_database,
+    store_orders,
+    worker_processes,
+)
+from worker import jobs
+from worker.keys import SYNC_QUEUE
+from worker.locks import MemberLock
+from worker.runner import Runner
+
+pytestmark = pytest.mark.slow
+
+SLOW_PAGES = "slow:0.08@path=orders"
+"""Each page of orders takes a while, so a kill lands inside a sync, not between syncs."""
+
+KILLS = 5
+SEED = 20261125
+STORES = {  # member: (orders, seed, first id, the malformed one's position or None)
+    "li": (900, 1, 10_001, 123),
+    "wang": (1300, 2, 20_001, 1111),
+    "zhang": (700, 3, 30_001, None),
+}  # zhao has no keys: its sync fails (needs attention) every time, in both runs alike
+EXPECTED = {m: count - (bad is not None) for m, (count, _, _, bad) in STORES.items()}
+"""Orders each member ends with: all but the quarantined one."""
+
+
+@dataclass(frozen=True)
+class Kill:
+    """What the database held just after one SIGKILL."""
+
+    syncing: list[str]
+    orders: dict[str, int]
+
+    @property
+    def mid_sync(self) -> bool:
+        """The member being synced had some, but not all, of its orders committed."""
+        return any(0 < self.orders.get(m, 0) < EXPECTED.get(m, 0) for m in self.syncing)
+
+
+@pytest.fixture
+def redis_db(worker_id: str) -> Iterator[tuple[str, Redis]]:
+    with flushed_redis(worker_id) as pair:
+        yield pair
+
+
+@pytest.fixture
+def alliance(tmp_path: Path) -> Iterator[Alliance]:
+    documents = {
+        member: store_orders(count, seed=seed, start=start, malformed=bad)
+        for member, (count, seed, start, bad) in STORES.items()
+    }
+    with sandbox_alliance(tmp_path, documents, faults=SLOW_PAGES) as stores:
+        yield stores
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two fresh databases of one kind: for the killed run and the uninterrupted one."""
+    if request.param == "sqlite":
+        yield sqlite_database(tmp_path, "killed.db"), sqlite_database(tmp_path, "clean.db")
+        return
+    with ExitStack() as stack:
+        yield stack.enter_context(postgres_database()), stack.enter_context(postgres_database())
+
+
+def uninterrupted_run(alliance: Alliance, database_url: str) -> Outcome:
+    """``alliance run --once``, in this process, with no Redis: the reference."""
+    faults = {member: str(handle.faults) for member, handle in alliance.stores.items()}
+    for handle in alliance.stores.values():
+        handle.faults.clear()  # no kill to aim at: no need to be slow
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in alliance.env(database_url).items():
+                patch.setenv(name, value)
+            patch.delenv("ALLIANCE_REDIS_URL", raising=False)
+            results = Runner(Settings.from_env()).run(cycles=1)
+    finally:
+        for member, handle in alliance.stores.items():
+            handle.faults.set(faults[member])
+        engine = jobs._ENGINES.pop(database_url, None)
+        if engine is not None:
+            engine.dispose()
+    statuses = {r["member"]: r["status"] for r in results if "member" in r}
+    assert all(statuses[m] == "ok" for m in alliance.stores), statuses
+    return outcome(database_url)
+
+
+def killed_runs(
+    workers: Workers, redis: Redis, members: list[str], database_url: str, rng: random.Random
+) -> list[Kill]:
+    """Start a burst worker on freshly queued syncs, kill it a random while into its work,
+    and again, until ``KILLS`` kills landed; a worker that finished first counts none."""
+    kills: list[Kill] = []
+    for _attempt in range(4 * KILLS):
+        if len(kills) == KILLS:
+            return kills
+        queue_every_member(redis, members)
+        [process] = workers.start()
+        deadline = time.monotonic() + 30
+        while process.poll() is None and not someone_syncs(redis, members):
+            assert time.monotonic() < deadline, f"the worker never started:\n{workers.tail()}"
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.05, 0.9))
+        syncing = [m for m in members if MemberLock(redis, m).holder() is not None]
+        if process.poll() is not None:
+            assert process.returncode == 0, workers.tail()
+            continue
+        workers.kill(process)
+        kills.append(Kill(syncing, order_counts(database_url)))
+    raise AssertionError(f"only {len(kills)} of {KILLS} kills landed: {kills}")
+
+
+def test_a_worker_killed_mid_sync_again_and_again_ends_with_the_uninterrupted_ledger(
+    alliance: Alliance, databases: tuple[str, str], redis_db: tuple[str, Redis], tmp_path: Path
+) -> None:
+    killed_url, clean_url = databases
+    redis_url, redis = redis_db
+    reference = uninterrupted_run(alliance, clean_url)
+    assert len(reference.quarantine) == 2 and len(reference.ledger) > 100
+
+    env = alliance.env(killed_url, redis_url, ALLIANCE_LOCK_TTL_SECONDS="1")
+    with worker_processes(env, tmp_path) as workers:
+        kills = killed_runs(workers, redis, alliance.members, killed_url, random.Random(SEED))
+        queue_every_member(redis, alliance.members)  # then one pass nobody interrupts
+        workers.wait(workers.start())
+
+    assert any(kill.mid_sync for kill in kills), f"no kill landed mid-sync: {kills}"
+    assert Queue(SYNC_QUEUE, connection=redis).count == 0
+    assert FailedJobRegistry(SYNC_QUEUE, connection=redis).count == 0
+    engine = open_database(killed_url)
+    with engine.connect() as conn:
+        states = {row.member: row for row in conn.execute(select(sync_state))}
+    engine.dispose()
+    for member in STORES:  # the last attempt of each member succeeded
+        assert states[member].last_success_at >= states[member].last_attempt_at
+    assert order_counts(killed_url) == EXPECTED
+    assert outcome(killed_url).differences(reference) == [], f"after kills {kills}"
+
+
+def waiting_on_a_lock(database_url: str) -> bool:
+    """Whether a session of that database waits for a table lock (our LOCK, below)."""
+    name = make_url(database_url).database
+    query = text(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = :name AND wait_event_type = 'Lock'"
+    )
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(query, {"name": name}).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_kill_between_a_page_and_its_quarantine_write_loses_no_quarantined_order(
+    tmp_path: Path, redis_db: tuple[str, Redis]
+) -> None:
+    """The kill aimed, not random: PostgreSQL holds the quarantine write back (a table lock
+    taken by the test), so the worker is killed exactly after the page that holds the
+    malformed order committed, and before its quarantine row did."""
+    redis_url, redis = redis_db
+    documents = {"wang": store_orders(400, seed=2, start=20_001, malformed=150)}
+    with (
+        sandbox_alliance(tmp_path, documents) as alliance,
+        postgres_database() as killed_url,
+        postgres_database() as clean_url,
+    ):
+        reference = uninterrupted_run(alliance, clean_url)
+        assert len(reference.quarantine) == 1
+        env = alliance.env(killed_url, redis_url, ALLIANCE_LOCK_TTL_SECONDS="1")
+        blocker = create_engine(killed_url)
+        with worker_processes(env, tmp_path) as workers, blocker.connect() as conn:
+            conn.execute(text("LOCK TABLE quarantine IN EXCLUSIVE MODE"))  # reads still pass
+            queue_every_member(redis, alliance.members)
+            [process] = workers.start()
+            deadline = time.monotonic() + 30
+            while not waiting_on_a_lock(killed_url):
+                assert process.poll() is None, f"the worker ended:\n{workers.tail()}"
+                assert time.monotonic() < deadline, f"no quarantine write:\n{workers.tail()}"
+                time.sleep(0.02)
+            workers.kill(process)
+            conn.rollback()
+            queue_every_member(redis, alliance.members)
+            workers.wait(workers.start())
+        blocker.dispose()
+        assert order_counts(killed_url) == {"wang": 399}
+        resumed = outcome(killed_url)
+    if not resumed.quarantine and replace(resumed, quarantine=reference.quarantine) == reference:
+        pytest.xfail(
+            "product bug: connector/sync.py _Booker._commit writes the quarantine in a "
+            "transaction of its own after the page and its bookmark committed; killed in "
+            "between, the malformed order is never quarantined (remove this once fixed)"
+        )
+    assert resumed.differences(reference) == []
