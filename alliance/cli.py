@@ -356,12 +356,13 @@ def worker(queues: str | None, burst: bool, fork: bool) -> None:
     """Work the alliance's job queues on Redis, with the schedule (unless --burst)."""
     from rq import SimpleWorker, Worker
 
+    from worker.jobs import context
     from worker.keys import QUEUES
     from worker.schedule import start_scheduler_process
 
     _logging()
     settings = _settings()
-    _agreement()  # a broken agreement stops here, with its problems listed
+    context(settings)  # the agreement checked, the database migrated, once, before any job
     redis = _redis()
     names = [q.strip() for q in queues.split(",")] if queues else list(QUEUES)
     unknown = [q for q in names if q not in QUEUES]

@@ -17,6 +17,7 @@ retrying cannot fix keys.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,16 @@ from worker.locks import MemberLock
 log = logging.getLogger("alliance.jobs")
 
 _ENGINES: dict[str, Engine] = {}
+
+
+def _after_fork_in_child() -> None:
+    """A forked job (``alliance worker --fork``) keeps the parent's engines, already migrated,
+    but must never use the parent's pooled connections: it opens its own."""
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class SyncFailed(RetriableError):

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from alliance.errors import ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x616C6C69616E6365  # "alliance": the advisory lock migrations take
 
 
 def normalise_url(url: str) -> str:
@@ -60,6 +61,9 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # several workers starting at once on a new database migrate it one at a time
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
