@@ -30,6 +30,7 @@ test: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/worker.py
 
 clean:
 	rm -rf $(VENV) alliance-demo .pytest_cache .ruff_cache .hypothesis
