@@ -258,8 +258,13 @@ def sync(members: tuple[str, ...], full: bool) -> None:
 
         return update
 
-    reports = sync_members(engine, agreement, settings, members=chosen, full=full,
-                           progress=progress)  # fmt: skip
+    if settings.redis_url:  # workers may be running: take each member's lock, as they do
+        from worker.locks import locked_syncs
+
+        reports = locked_syncs(engine, agreement, settings, chosen, full=full, progress=progress)
+    else:
+        reports = sync_members(engine, agreement, settings, members=chosen, full=full,
+                               progress=progress)  # fmt: skip
     for bar in bars:
         bar.close()
     from alliance.report import printable
@@ -269,6 +274,9 @@ def sync(members: tuple[str, ...], full: bool) -> None:
             click.secho(f"warning: {printable(warning)}", fg="yellow", err=True)
         if r.error is not None:
             click.secho(f"{r.member}: FAILED: {printable(str(r.error))}", fg="red", err=True)
+            continue
+        if r.skipped:
+            click.echo(f"{r.member}: {r.skipped}; skipped")
             continue
         b = r.booking
         click.echo(

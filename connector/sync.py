@@ -69,6 +69,7 @@ class SyncReport:
     warnings: list[str] = field(default_factory=list)
     error: StoreError | None = None
     seconds: float = 0.0
+    skipped: str = ""  # why this member was not synced at all (another worker had it)
 
     @property
     def ok(self) -> bool:

@@ -10,13 +10,18 @@ the last), and every page the sync commits first records the token in the databa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
+from alliance.agreement import Agreement
 from alliance.errors import RetriableError
+from alliance.settings import Settings
 from alliance.storage import sync_records as records
+from connector.members import sync_one
+from connector.sync import Progress, SyncReport
 from worker.keys import key_for
 
 LOCK_TTL_SECONDS = 300
@@ -105,3 +110,37 @@ class MemberLock:
             return False
         self.token = int(token)
         return True
+
+
+def locked_syncs(
+    engine: Engine,
+    agreement: Agreement,
+    settings: Settings,
+    members: list[str],
+    *,
+    full: bool = False,
+    progress: Callable[[str], Progress | None] | None = None,
+) -> list[SyncReport]:
+    """``alliance sync`` beside running workers: each member under its lock and fencing."""
+    redis = Redis.from_url(settings.require_redis())
+    reports = []
+    for member in members:
+        lock = MemberLock(redis, member, ttl=settings.lock_ttl_seconds)
+        if not lock.acquire():
+            reports.append(SyncReport(member, skipped="a worker is syncing this member now"))
+            continue
+        try:
+            reports.append(
+                sync_one(
+                    engine,
+                    agreement,
+                    settings,
+                    member,
+                    full=full,
+                    progress=progress(member) if progress else None,
+                    guard=lock.guard,
+                )
+            )
+        finally:
+            lock.release()
+    return reports

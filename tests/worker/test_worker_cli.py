@@ -144,3 +144,19 @@ def _session_ends(session: int, within: float = 10.0) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def test_a_manual_sync_beside_workers_takes_each_members_lock(alliance, redis_url, monkeypatch):
+    from redis import Redis
+
+    from worker.locks import MemberLock
+
+    monkeypatch.setenv("ALLIANCE_REDIS_URL", redis_url)
+    busy = MemberLock(Redis.from_url(redis_url), "wang")
+    assert busy.acquire()  # a worker is syncing wang right now
+    result = cli("sync", "--member", "wang", "--member", "li")
+    assert "wang: a worker is syncing this member now; skipped" in result.output
+    assert "li: 60 order(s) fetched" in result.output
+    busy.release()
+    again = cli("sync", "--member", "wang")
+    assert again.exit_code == 0 and "wang: 150 order(s) fetched" in again.output
