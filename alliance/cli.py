@@ -514,13 +514,16 @@ def run(once: bool) -> None:
         sys.exit(1)
 
 
-def _register_sandbox() -> None:
+def _register_edges() -> None:
     from connector.sandbox.cli import sandbox
+    from widgets.cli import COMMANDS
 
     main.add_command(sandbox)
+    for command in COMMANDS:
+        main.add_command(command)
 
 
-_register_sandbox()
+_register_edges()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -131,6 +131,7 @@ clicks = Table(
     Column("agent_class", String(16), nullable=False),
     Column("valid", Boolean, nullable=False),
     Column("invalid_reason", String(64), nullable=False),
+    Index(None, "visitor_key", "clicked_at"),  # duplicate and rate checks per visitor
 )
 
 gift_coupons = Table(

@@ -1,0 +1,269 @@
+"""``GET /r/{token}``: verified links redirect to the partner's own store with UTM values,
+after the click is recorded; anything else gets the 404 page and records nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import Engine, func, select
+from starlette.testclient import TestClient
+
+from alliance.agreement import Agreement
+from alliance.products import Product, StockStatus
+from alliance.settings import Settings
+from alliance.storage.catalog import upsert_products
+from alliance.storage.schema import clicks, ledger_entries
+from tests.conftest import EXAMPLE, SECRET
+from widgets.app import create_app
+from widgets.links import LinkClaim, link_key, sign_link
+from widgets.redirect import merge_utm, same_store
+
+KEY = link_key(SECRET.encode())
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+VISITOR_IP = "203.0.113.77"
+
+
+def product(member: str, product_id: str, permalink: str, status: str = "publish") -> Product:
+    return Product(
+        member=member,
+        product_id=product_id,
+        name=f"Product {product_id}",
+        permalink=permalink,
+        price=None,
+        regular_price=None,
+        on_sale=False,
+        image_url="",
+        image_alt="",
+        stock_status=StockStatus.IN_STOCK,
+        categories=(),
+        category_names=(),
+        status=status,
+        modified_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+
+
+def token(source: str, target: str, product_id: str, deal: str, placement: str = "article") -> str:
+    return sign_link(KEY, LinkClaim(source, target, product_id, placement, deal))
+
+
+def test_settings() -> Settings:
+    return Settings(config_path=EXAMPLE, database_url="sqlite://", secret=SECRET)
+
+
+test_settings.__test__ = False  # a helper, not a test
+
+
+def rows(engine: Engine) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(clicks)).mappings()]
+
+
+def entries(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(ledger_entries)).scalar_one()
+
+
+@pytest.fixture
+def client(engine: Engine, agreement: Agreement) -> Iterator[TestClient]:
+    with engine.begin() as conn:
+        upsert_products(
+            conn,
+            [
+                product("wang", "205", "https://wang.example/p/wash?color=blue&utm_source=x#top"),
+                product("wang", "206", "https://wang.example/p/draft", status="draft"),
+                product("wang", "666", "https://evil.example/phish"),
+                product("wang", "667", "https://wang.example.evil.example/phish"),
+                product("wang", "668", "https://WANG.example:8443/p/other-port"),
+                product("zhao", "301", "https://zhao.example/shoot"),
+            ],
+        )
+    app = create_app(test_settings(), agreement=agreement, engine=engine)
+    with TestClient(app, follow_redirects=False, client=(VISITOR_IP, 40000)) as test_client:
+        test_client.headers["user-agent"] = BROWSER
+        yield test_client
+
+
+def test_a_link_redirects_to_the_product_with_utm_values_merged(client, engine) -> None:
+    answer = client.get(f"/r/{token('li', 'wang', '205', 'li-wang', 'thankyou')}")
+    assert answer.status_code == 302
+    assert answer.headers["cache-control"] == "no-store"
+    location = urlsplit(answer.headers["location"])
+    assert (location.scheme, location.netloc, location.path) == ("https", "wang.example", "/p/wash")
+    assert location.fragment == "top"
+    query = parse_qs(location.query)
+    stored = rows(engine)
+    assert len(stored) == 1
+    assert query == {
+        "color": ["blue"],
+        "utm_source": ["alliance"],
+        "utm_medium": ["thankyou"],
+        "utm_campaign": ["li-wang"],
+        "utm_content": [stored[0]["id"]],
+    }
+    click = stored[0]
+    assert (click["source_member"], click["target_member"], click["deal_id"]) == (
+        "li",
+        "wang",
+        "li-wang",
+    )
+    assert (click["product_id"], click["placement"], click["agent_class"]) == (
+        "205",
+        "thankyou",
+        "browser",
+    )
+    assert click["valid"] and click["invalid_reason"] == ""
+
+
+def test_the_raw_ip_address_is_never_stored(client, engine) -> None:
+    assert client.get(f"/r/{token('li', 'wang', '205', 'li-wang')}").status_code == 302
+    (click,) = rows(engine)
+    assert len(click["visitor_key"]) == 32 and VISITOR_IP not in click["visitor_key"]
+    assert not any(VISITOR_IP in str(value) for value in click.values())
+    assert not any(BROWSER in str(value) for value in click.values())
+
+
+def test_every_click_gets_its_own_id(client, engine) -> None:
+    link = f"/r/{token('li', 'wang', '205', 'li-wang')}"
+    places = {client.get(link).headers["location"] for _ in range(3)}
+    assert len(places) == 3 and len(rows(engine)) == 3
+
+
+@pytest.mark.parametrize("product_id", ["999", "206", ""])
+def test_an_unknown_or_unpublished_product_leads_to_the_store_home_page(
+    client, engine, product_id
+) -> None:
+    answer = client.get(f"/r/{token('li', 'wang', product_id, 'li-wang')}")
+    assert answer.status_code == 302
+    location = urlsplit(answer.headers["location"])
+    assert location.netloc == "wang.example" and location.path == ""
+    assert parse_qs(location.query)["utm_campaign"] == ["li-wang"]
+    assert len(rows(engine)) == 1
+
+
+@pytest.mark.parametrize("product_id", ["666", "667", "668"])
+def test_a_product_url_off_the_members_own_store_is_never_a_redirect(
+    client, engine, product_id
+) -> None:
+    answer = client.get(f"/r/{token('li', 'wang', product_id, 'li-wang')}")
+    assert answer.status_code == 404
+    assert "location" not in answer.headers
+    assert rows(engine) == []
+
+
+def bad_tokens() -> list[str]:
+    good = token("li", "wang", "205", "li-wang")
+    flipped = good[:10] + ("A" if good[10] != "A" else "B") + good[11:]
+    return [
+        flipped,
+        good[:-1],
+        good + "A",
+        "not-a-token",
+        "A" * 600,
+        token("li", "wang", "205", "no-such-deal"),  # genuine signature, unknown deal
+        token("li", "zhao", "301", "li-wang"),  # a real deal, but not between these two
+        token("mallory", "wang", "205", "li-wang"),  # not a member
+        sign_link(link_key(b"k" * 40), LinkClaim("li", "wang", "205", "article", "li-wang")),
+    ]
+
+
+@pytest.mark.parametrize("bad", bad_tokens())
+def test_a_bad_token_gets_the_404_page_and_records_nothing(client, engine, bad) -> None:
+    answer = client.get(f"/r/{bad}")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "This link does not work" in answer.text
+    assert "location" not in answer.headers
+    assert rows(engine) == []
+
+
+def test_per_click_deals_pay_one_valid_click_per_visitor_and_window(client, engine) -> None:
+    link = f"/r/{token('li', 'zhao', '301', 'li-zhao')}"
+    assert client.get(link).status_code == 302
+    assert client.get(link).status_code == 302  # the same visitor again: still redirected
+    by_order = sorted(rows(engine), key=lambda r: r["clicked_at"])
+    assert [(r["valid"], r["invalid_reason"]) for r in by_order] == [
+        (True, ""),
+        (False, "duplicate"),
+    ]
+    assert entries(engine) == 1  # only the valid click is booked
+    other = client.get(link, headers={"user-agent": BROWSER + " Edg/126"})
+    assert other.status_code == 302
+    assert entries(engine) == 2  # another visitor (another agent string) is paid
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "curl/8.5.0",
+        "python-requests/2.32",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/126.0 Safari/537.36",
+        "",
+    ],
+)
+def test_bots_are_redirected_but_their_clicks_are_not_paid(client, engine, agent) -> None:
+    answer = client.get(
+        f"/r/{token('li', 'zhao', '301', 'li-zhao')}", headers={"user-agent": agent}
+    )
+    assert answer.status_code == 302
+    (click,) = rows(engine)
+    assert (click["agent_class"], click["valid"], click["invalid_reason"]) == ("bot", False, "bot")
+    assert entries(engine) == 0
+
+
+def test_a_visitor_clicking_too_fast_is_rate_limited(client, engine) -> None:
+    browse = f"/r/{token('li', 'wang', '205', 'li-wang')}"  # a percent deal: clicks count too
+    for _ in range(10):
+        assert client.get(browse).status_code == 302
+    assert client.get(f"/r/{token('li', 'zhao', '301', 'li-zhao')}").status_code == 302
+    per_click = [r for r in rows(engine) if r["deal_id"] == "li-zhao"]
+    assert [(r["valid"], r["invalid_reason"]) for r in per_click] == [(False, "rate-limited")]
+    assert entries(engine) == 0
+
+
+def test_clicks_on_deals_paid_per_order_are_always_valid(client, engine) -> None:
+    link = f"/r/{token('li', 'wang', '205', 'li-wang')}"
+    client.get(link)
+    client.get(link, headers={"user-agent": "curl/8"})
+    assert {(r["valid"], r["agent_class"]) for r in rows(engine)} == {
+        (True, "browser"),
+        (True, "bot"),
+    }
+    assert entries(engine) == 0
+
+
+def test_utm_merge_replaces_every_utm_value_and_keeps_the_rest_byte_for_byte() -> None:
+    merged = merge_utm(
+        "https://s.example/p?a=1&UTM_Source=old&b=x%2Fy&utm_term=t&c#frag",
+        placement="cart",
+        deal_id="li-wang",
+        click_id="c1",
+    )
+    assert merged == (
+        "https://s.example/p?a=1&b=x%2Fy&c&utm_source=alliance&utm_medium=cart"
+        "&utm_campaign=li-wang&utm_content=c1#frag"
+    )
+    assert merge_utm("https://s.example", placement="p", deal_id="d", click_id="c") == (
+        "https://s.example?utm_source=alliance&utm_medium=p&utm_campaign=d&utm_content=c"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://wang.example/p", True),
+        ("http://WANG.EXAMPLE./p", True),
+        ("https://evil.example/p", False),
+        ("https://wang.example.evil.example/p", False),
+        ("https://wang.example@evil.example/p", False),
+        ("javascript://wang.example/%0aalert(1)", False),
+        ("//wang.example/p", False),
+        ("https://wang.example:444/p", False),
+        ("https://wang.example\\@evil.example/", False),
+    ],
+)
+def test_only_the_members_own_store_host_is_a_destination(url: str, ok: bool) -> None:
+    assert same_store(url, "https://wang.example") is ok

@@ -1,0 +1,93 @@
+"""The web app (Starlette): tracked links, webhooks, health, and the partner blocks.
+
+``create_app()`` reads the settings once, loads the agreement, opens (and migrates) the
+database and keeps one engine for the app's life in ``app.state``. The partner block routes
+(``/w/{member}/{placement}``, ``/embed.js``) come from :mod:`widgets.blocks` when it is
+installed alongside.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Engine, text
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from alliance.agreement import Agreement
+from alliance.settings import Settings
+from widgets.redirect import Redirector, redirect_route
+from widgets.webhook_route import receiver_from, webhook_route
+
+
+async def healthz(request: Request) -> JSONResponse:
+    engine: Engine = request.app.state.engine
+
+    def ping() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    try:
+        await run_in_threadpool(ping)
+    except Exception:  # any database failure means "not healthy"
+        return JSONResponse({"status": "database unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok", "agreement": request.app.state.agreement.version})
+
+
+def _block_routes() -> list[Route]:
+    if importlib.util.find_spec("widgets.blocks") is None:
+        return []
+    blocks = importlib.import_module("widgets.blocks")
+    return [
+        Route("/w/{member}/{placement}", blocks.block_route, methods=["GET"]),
+        Route("/embed.js", blocks.embed_route, methods=["GET"]),
+    ]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    agreement: Agreement | None = None,
+    engine: Engine | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Starlette:
+    """The ASGI app. ``agreement`` and ``engine`` default to what ``settings`` names;
+    ``environ`` (default ``os.environ``) holds the members' webhook secrets and API keys."""
+    settings = settings or Settings.from_env()
+    secret = settings.require_secret()
+    if agreement is None:
+        from alliance.agreement.parse import load_agreement
+
+        agreement = load_agreement(settings.config_path)
+    owned = engine is None
+    if engine is None:
+        from alliance.storage.database import open_database
+
+        engine = open_database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> Any:
+        yield
+        if owned:
+            engine.dispose()
+
+    routes = [
+        Route("/r/{token}", redirect_route, methods=["GET"]),
+        Route("/webhooks/woocommerce/{member}", webhook_route, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        *_block_routes(),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.agreement = agreement
+    app.state.engine = engine
+    app.state.redirector = Redirector(engine, agreement, secret)
+    app.state.webhooks = receiver_from(engine, agreement, secret, settings.redis_url, environ)
+    return app

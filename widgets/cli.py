@@ -1,0 +1,110 @@
+"""``alliance serve`` and ``alliance link``: thin shells over :mod:`widgets.app` and
+:mod:`widgets.links`. The lead registers :data:`COMMANDS` on the main ``alliance`` group."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from alliance.errors import AgreementError, AllianceError
+from alliance.settings import Settings
+from widgets.links import PLACEMENTS, LinkClaim, link_key, link_url, sign_link
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+"""Where ``alliance serve`` listens by default; links use it without ``links_base_url``."""
+
+
+def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AgreementError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.secho(f"{len(exc.problems)} problem(s) in the agreement.", fg="red", err=True)
+            sys.exit(1)
+        except AllianceError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _settings() -> Settings:
+    ctx = click.get_current_context()
+    found = ctx.find_object(Settings)
+    return found if found is not None else Settings.from_env()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes."
+)
+@_friendly
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve tracked links, webhooks and partner blocks (uvicorn)."""
+    import uvicorn
+
+    from widgets.app import create_app
+
+    settings = _settings()
+    app = create_app(settings)  # fails here, with a clear message, on bad settings
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+        return
+    app.state.engine.dispose()  # each worker process opens its own
+    os.environ["ALLIANCE_CONFIG"] = str(settings.config_path)
+    uvicorn.run(
+        "widgets.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+@click.command()
+@click.option("--from", "source", required=True, help="The member whose page carries the link.")
+@click.option("--to", "target", required=True, help="The member whose product it points to.")
+@click.option("--product", "product_id", required=True, help="The target's product id.")
+@click.option("--placement", type=click.Choice(PLACEMENTS), default="article", show_default=True)
+@click.option("--deal", "deal_id", default=None, help="Which deal (when several allow it).")
+@_friendly
+def link(source: str, target: str, product_id: str, placement: str, deal_id: str | None) -> None:
+    """Print a tracked URL to a partner's product, for articles, emails and posts."""
+    from alliance.agreement.parse import load_agreement
+
+    settings = _settings()
+    agreement = load_agreement(settings.config_path)
+    for member in (source, target):
+        if member not in agreement.members:
+            known = ", ".join(sorted(agreement.members))
+            raise click.UsageError(f"{member!r} is not a member; the members are: {known}")
+    legs = agreement.legs_between(source, target)
+    if deal_id is not None:
+        legs = tuple(leg for leg in legs if leg.deal_id == deal_id)
+    if not legs and deal_id is None:
+        raise click.ClickException(
+            f"no deal lets {source} refer customers to {target}; add one to the agreement"
+        )
+    if not legs:
+        raise click.ClickException(
+            f"deal {deal_id!r} is not a deal in which {target} rewards {source} for referrals"
+        )
+    claim = LinkClaim(source, target, product_id, placement, legs[0].deal_id)
+    token = sign_link(link_key(settings.require_secret()), claim)
+    click.echo(link_url(agreement.settings.links_base_url or DEFAULT_BASE_URL, token))
+
+
+COMMANDS = [serve, link]
+"""Commands for the main ``alliance`` group: ``for c in COMMANDS: main.add_command(c)``."""

@@ -1,0 +1,194 @@
+"""``GET /r/{token}``: verify a tracked link, record the click, send the shopper on.
+
+The order of things is the contract: the token is verified and checked against the agreement;
+the destination is built and held to the target member's own store host (never an open
+redirect); only then is the click recorded durably (:func:`alliance.booking.book_clicks`),
+and only after that commits does the shopper get the 302. Anything wrong before the click is
+recorded answers the 404 page, records nothing and redirects nowhere.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Engine, select
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+import templates
+from alliance.agreement import Agreement
+from alliance.booking import book_clicks
+from alliance.clicks import Click
+from alliance.products import PUBLISHED, is_web_url
+from alliance.storage.schema import products
+from widgets.links import BadLink, LinkClaim, link_key, verify_link
+from widgets.visitors import ClickJudge, agent_class, visitor_key, visitor_key_secret
+
+UTM_SOURCE = "alliance"
+NO_STORE = {"Cache-Control": "no-store"}
+TEMPLATE_DIR = Path(templates.__file__).parent
+
+
+def new_click_id() -> str:
+    """A random, URL-safe click id (128 bits): travels as ``utm_content``."""
+    return secrets.token_urlsafe(16)
+
+
+def _host_and_port(url: str) -> tuple[str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host.rstrip(".").lower(), port
+
+
+def same_store(url: str, store_url: str) -> bool:
+    """True when ``url`` is a safe http(s) URL on the store's own host (and port)."""
+    if not is_web_url(url) or not is_web_url(store_url):
+        return False
+    mine = _host_and_port(url)
+    return mine is not None and mine == _host_and_port(store_url)
+
+
+def merge_utm(url: str, *, placement: str, deal_id: str, click_id: str) -> str:
+    """``url`` with the alliance's UTM values; any ``utm_*`` it had is replaced, other
+    parameters are kept byte for byte, in order, and the fragment stays."""
+    parts = urlsplit(url)
+    kept = [
+        pair
+        for pair in parts.query.split("&")
+        if pair and not unquote_plus(pair.partition("=")[0]).strip().lower().startswith("utm_")
+    ]
+    ours = {
+        "utm_source": UTM_SOURCE,
+        "utm_medium": placement,
+        "utm_campaign": deal_id,
+        "utm_content": click_id,
+    }
+    kept += [f"{k}={quote(v, safe='')}" for k, v in ours.items()]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(kept), parts.fragment))
+
+
+@dataclass(frozen=True)
+class Destination:
+    claim: LinkClaim
+    url: str  # before the UTM values are merged in
+
+
+class Redirector:
+    """Everything ``/r/{token}`` needs, built once per app: keys, judge, engine, agreement."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        agreement: Agreement,
+        secret: bytes,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.agreement = agreement
+        self.link_key = link_key(secret)
+        self.visitor_secret = visitor_key_secret(secret)
+        self.judge = ClickJudge(agreement)
+        self.clock = clock
+
+    def destination(self, token: str) -> Destination | None:
+        """Where a genuine token for a live deal leads, or None (tampered, unknown, unsafe)."""
+        try:
+            claim = verify_link(self.link_key, token)
+        except BadLink:
+            return None
+        members = self.agreement.members
+        if claim.source not in members or claim.target not in members:
+            return None
+        legs = self.agreement.legs_between(claim.source, claim.target)
+        if not any(leg.deal_id == claim.deal_id for leg in legs):
+            return None
+        store_url = members[claim.target].url
+        url = self._product_url(claim) or store_url
+        return Destination(claim, url) if same_store(url, store_url) else None
+
+    def _product_url(self, claim: LinkClaim) -> str | None:
+        if not claim.product_id:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(products.c.permalink, products.c.status).where(
+                    products.c.member == claim.target,
+                    products.c.product_id == claim.product_id,
+                )
+            ).first()
+        if row is None or row.status != PUBLISHED or not row.permalink:
+            return None  # unknown, unpublished or unlinkable: the store's home page
+        return row.permalink
+
+    def click(self, token: str, ip: str, user_agent: str) -> str | None:
+        """Record the click and return the URL to redirect to; None: answer 404."""
+        found = self.destination(token)
+        if found is None:
+            return None
+        claim = found.claim
+        click_id = new_click_id()
+        location = merge_utm(
+            found.url, placement=claim.placement, deal_id=claim.deal_id, click_id=click_id
+        )
+        if not same_store(location, self.agreement.members[claim.target].url):
+            return None
+        now = self.clock()
+        visitor = visitor_key(self.visitor_secret, ip, user_agent, now.date())
+        agent = agent_class(user_agent)
+        with self.engine.connect() as conn:
+            verdict = self.judge.judge(conn, claim.deal_id, visitor, agent, now)
+        record = Click(
+            id=click_id,
+            source_member=claim.source,
+            target_member=claim.target,
+            deal_id=claim.deal_id,
+            clicked_at=now,
+            product_id=claim.product_id,
+            placement=claim.placement,
+            visitor_key=visitor,
+            agent_class=agent,
+            valid=verdict.valid,
+            invalid_reason=verdict.reason,
+        )
+        book_clicks(self.engine, self.agreement, [record], now=now)
+        return location
+
+
+_ENV = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(default_for_string=True, default=True),
+    undefined=StrictUndefined,
+)
+NOT_FOUND_HTML = _ENV.get_template("not_found.html").render(
+    title="This link does not work",
+    message="The link you followed is broken, has expired, or was changed on the way.",
+)
+"""Rendered once: the page has no per-request data."""
+
+
+def not_found() -> HTMLResponse:
+    return HTMLResponse(NOT_FOUND_HTML, status_code=404, headers=NO_STORE)
+
+
+def redirect_route(request: Request) -> Response:
+    """``GET /r/{token}`` (a sync endpoint: Starlette runs it in its thread pool)."""
+    redirector: Redirector = request.app.state.redirector
+    ip = request.client.host if request.client else ""
+    location = redirector.click(
+        request.path_params["token"], ip, request.headers.get("user-agent", "")
+    )
+    if location is None:
+        return not_found()
+    return RedirectResponse(location, status_code=302, headers=NO_STORE)
