@@ -13,26 +13,24 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import lru_cache
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-import templates
 from alliance.agreement import Agreement
 from alliance.booking import book_clicks
 from alliance.clicks import Click
 from alliance.products import PUBLISHED, is_web_url
 from alliance.storage.schema import products
 from widgets.links import BadLink, LinkClaim, link_key, verify_link
+from widgets.rendering import make_environment, override_dir
 from widgets.visitors import ClickJudge, agent_class, visitor_key, visitor_key_secret
 
 UTM_SOURCE = "alliance"
 NO_STORE = {"Cache-Control": "no-store"}
-TEMPLATE_DIR = Path(templates.__file__).parent
 
 
 def new_click_id() -> str:
@@ -166,20 +164,22 @@ class Redirector:
         return location
 
 
-_ENV = Environment(
-    loader=FileSystemLoader(TEMPLATE_DIR),
-    autoescape=select_autoescape(default_for_string=True, default=True),
-    undefined=StrictUndefined,
-)
-NOT_FOUND_HTML = _ENV.get_template("not_found.html").render(
-    title="This link does not work",
-    message="The link you followed is broken, has expired, or was changed on the way.",
-)
-"""Rendered once: the page has no per-request data."""
+@lru_cache(maxsize=1)
+def not_found_html() -> str:
+    """Rendered once (it has no per-request data), from a shop's override folder if it has
+    ``not_found.html``, else the shipped template."""
+    return (
+        make_environment(override_dir())
+        .get_template("not_found.html")
+        .render(
+            title="This link does not work",
+            message="The link you followed is broken, has expired, or was changed on the way.",
+        )
+    )
 
 
 def not_found() -> HTMLResponse:
-    return HTMLResponse(NOT_FOUND_HTML, status_code=404, headers=NO_STORE)
+    return HTMLResponse(not_found_html(), status_code=404, headers=NO_STORE)
 
 
 def redirect_route(request: Request) -> Response:
