@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +24,7 @@ from starlette.routing import Route
 
 from alliance.agreement import Agreement
 from alliance.settings import Settings
+from alliance.storage.impressions import add_impressions
 from widgets.redirect import Redirector, redirect_route
 from widgets.webhook_route import receiver_from, webhook_route
 
@@ -73,8 +75,12 @@ def create_app(
         engine = open_database(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> Any:
-        yield
+    async def lifespan(app: Starlette) -> Any:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_flush_impressions_every, app, IMPRESSIONS_FLUSH_SECONDS)
+            yield
+            tasks.cancel_scope.cancel()
+        await anyio.to_thread.run_sync(flush_impressions, app)
         if owned:
             engine.dispose()
 
@@ -91,3 +97,25 @@ def create_app(
     app.state.redirector = Redirector(engine, agreement, secret)
     app.state.webhooks = receiver_from(engine, agreement, secret, settings.redis_url, environ)
     return app
+
+
+IMPRESSIONS_FLUSH_SECONDS = 30.0
+"""How often the in-memory impression counts are added to the database."""
+
+
+def flush_impressions(app: Starlette) -> int:
+    """Add the impressions counted since the last flush to the database; returns how many."""
+    counter = getattr(app.state, "impressions", None)
+    if counter is None:
+        return 0
+    counts = counter.drain()
+    if counts:
+        with app.state.engine.begin() as conn:
+            add_impressions(conn, counts)
+    return sum(counts.values())
+
+
+async def _flush_impressions_every(app: Starlette, seconds: float) -> None:
+    while True:
+        await anyio.sleep(seconds)
+        await anyio.to_thread.run_sync(flush_impressions, app)

@@ -201,3 +201,13 @@ products = Table(
     Column("modified_at", UTCDateTime, nullable=False),
     Index(None, "member", "stock_status"),
 )
+
+impressions = Table(
+    "impressions",
+    metadata,
+    Column("day", String(10), primary_key=True),  # UTC date
+    Column("source_member", String(64), primary_key=True),  # whose page showed the block
+    Column("placement", String(32), primary_key=True),
+    Column("partner", String(64), primary_key=True),  # whose product card was shown
+    Column("cards", BigInteger, nullable=False),
+)

@@ -30,11 +30,12 @@ from alliance.agreement import Agreement
 from alliance.products import Product
 from alliance.settings import Settings
 from alliance.storage.catalog import upsert_products
+from alliance.storage.impressions import impressions_between
 from connector.woocommerce.product_fixtures import woo_product
 from connector.woocommerce.products import map_product
 from tests.conftest import EXAMPLE, SECRET
 from widgets import i18n
-from widgets.app import create_app
+from widgets.app import create_app, flush_impressions
 from widgets.blocks import (
     ROTATION_SECONDS,
     Shelf,
@@ -317,7 +318,7 @@ def test_within_one_rotation_slot_the_block_does_not_change(
     assert again.content == first.content
 
 
-def test_impressions_are_counted_in_memory_per_partner_and_drained_for_a_flush(
+def test_impressions_are_counted_in_memory_and_added_to_the_database_when_flushed(
     app: Starlette, sqlite_engine: Engine
 ) -> None:
     seed_partners(sqlite_engine)
@@ -329,9 +330,16 @@ def test_impressions_are_counted_in_memory_per_partner_and_drained_for_a_flush(
         assert client.get("/w/li/cart?count=4", headers={"If-None-Match": etag}).status_code == 304
     day = datetime.fromtimestamp(1_800_000_000, UTC).date().isoformat()
     counter = impressions_of(app.state)
-    assert counter.drain() == {(day, "li", "cart", "wang"): 10, (day, "li", "cart", "zhao"): 10}
-    assert counter.drain() == {}
+    assert counter.drain() == {}  # the app flushed them when it stopped
     assert sum(counter.totals.values()) == 20
+    with sqlite_engine.connect() as conn:
+        stored = impressions_between(conn, day, day)
+    assert stored == {(day, "li", "cart", "wang"): 10, (day, "li", "cart", "zhao"): 10}
+    with TestClient(app) as client:  # a second run adds to the same rows
+        client.get("/w/li/cart", params={"count": 4})
+        assert flush_impressions(app) == 4
+    with sqlite_engine.connect() as conn:
+        assert impressions_between(conn, day, day)[(day, "li", "cart", "wang")] == 12
 
 
 # --- ETag and caching ----------------------------------------------------------------------------
