@@ -23,6 +23,7 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.test
 	bash scripts/services.sh
+	bash scripts/browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2

@@ -1,5 +1,6 @@
-"""``alliance serve`` and ``alliance link``: thin shells over :mod:`widgets.app` and
-:mod:`widgets.links`. The lead registers :data:`COMMANDS` on the main ``alliance`` group."""
+"""``alliance serve``, ``alliance link`` and ``alliance widget``: thin shells over
+:mod:`widgets.app`, :mod:`widgets.links` and :mod:`widgets.snippet`. The lead registers
+:data:`COMMANDS` on the main ``alliance`` group."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import click
 
 from alliance.errors import AgreementError, AllianceError
 from alliance.settings import Settings
+from widgets.blocks import Variant, partner_deals
 from widgets.links import PLACEMENTS, LinkClaim, link_key, link_url, sign_link
+from widgets.snippet import SnippetMode, snippet
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 """Where ``alliance serve`` listens by default; links use it without ``links_base_url``."""
@@ -106,5 +109,36 @@ def link(source: str, target: str, product_id: str, placement: str, deal_id: str
     click.echo(link_url(agreement.settings.links_base_url or DEFAULT_BASE_URL, token))
 
 
-COMMANDS = [serve, link]
+@click.command()
+@click.option("--member", required=True, help="The member whose page shows the block.")
+@click.option("--placement", type=click.Choice(PLACEMENTS), required=True)
+@click.option("--variant", type=click.Choice([v.value for v in Variant]), default=None)
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in SnippetMode]),
+    default=SnippetMode.SCRIPT.value,
+    show_default=True,
+    help="script: embed.js; iframe: a sandboxed frame; html: how to fetch plain HTML.",
+)
+@_friendly
+def widget(member: str, placement: str, variant: str | None, mode: str) -> None:
+    """Print the snippet a shop pastes into its pages to show its partners' block."""
+    from alliance.agreement.parse import load_agreement
+
+    agreement = load_agreement(_settings().config_path)
+    if member not in agreement.members:
+        known = ", ".join(sorted(agreement.members))
+        raise click.UsageError(f"{member!r} is not a member; the members are: {known}")
+    if not partner_deals(agreement, member):
+        click.secho(
+            f"warning: no deal rewards {member} for referrals, so the block stays empty;"
+            " add one to the agreement",
+            fg="yellow",
+            err=True,
+        )
+    base = agreement.settings.links_base_url or DEFAULT_BASE_URL
+    click.echo(snippet(base, member, placement, variant=variant, mode=SnippetMode(mode)))
+
+
+COMMANDS = [serve, link, widget]
 """Commands for the main ``alliance`` group: ``for c in COMMANDS: main.add_command(c)``."""

@@ -222,4 +222,4 @@ def test_link_prints_a_tracked_url_for_a_deal_between_the_members(monkeypatch) -
     monkeypatch.delenv("ALLIANCE_SECRET")
     secretless = runner.invoke(link, ["--from", "li", "--to", "wang", "--product", "205"])
     assert secretless.exit_code == 1 and "ALLIANCE_SECRET" in secretless.output
-    assert {c.name for c in COMMANDS} == {"serve", "link"}
+    assert {c.name for c in COMMANDS} == {"serve", "link", "widget"}

@@ -1,0 +1,311 @@
+"""A real browser on a shop's page: the embedded partner block shows, stays inert, and its
+links land on the partner's store with the UTM values, the click recorded.
+
+Headless Debian Chromium (``/usr/bin/chromium``, installed by ``scripts/browser.sh``) driven by
+Playwright for Python through ``executable_path``; Playwright's own browser downloads are never
+used. The alliance app runs on uvicorn, the partners' stores are sandbox stores, and the shop's
+page comes from a tiny static server of its own, so the block is embedded across origins as
+on a real shop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import shutil
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import Engine, select
+
+from alliance.agreement import Agreement
+from alliance.products import Product, StockStatus
+from alliance.storage.catalog import upsert_products
+from alliance.storage.schema import clicks, ledger_entries
+from connector.sandbox.server import SandboxHandle, start_sandbox
+from tests.widgets.test_app import Server
+from tests.widgets.test_redirect import test_settings
+from widgets.app import create_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOT_COPY = Path("/tmp/alliance-browser-screenshot.png")
+
+IMG_XSS = "<img src=x onerror=alert(1)>"
+SCRIPT_XSS = '"><script>alert(1)</script>'
+WASH = "Gentle baby wash 婴儿沐浴露"
+SHOOT = "Newborn photo session at home"
+
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300" viewBox="0 0 300 300">'
+    '<rect width="300" height="300" fill="{color}"/>'
+    '<circle cx="150" cy="130" r="60" fill="#ffffff" opacity=".7"/>'
+    '<text x="150" y="250" font-family="sans-serif" font-size="28" text-anchor="middle" '
+    'fill="#1f2328">{label}</text></svg>'
+)
+IMAGES = {
+    "/img/wash.svg": SVG.format(color="#cde8f6", label="wash"),
+    "/img/lotion.svg": SVG.format(color="#f6e3cd", label="lotion"),
+    "/img/photo.svg": SVG.format(color="#e3d9f6", label="photo"),
+    "/favicon.ico": SVG.format(color="#6b8f71", label=""),  # no 404 noise in the console
+}
+
+SHOP_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src {app};
+ connect-src {app}; img-src 'self'; style-src 'self' 'unsafe-inline'">
+<title>Thank you for your order - Li's Organic Baby Clothes</title>
+<style>
+  /* a theme with broad rules, as themes have: they must not leak into the block */
+  body {{ margin: 0; font-family: Georgia, serif; background: #faf7f2; color: #3b3024; }}
+  header {{ background: #6b8f71; color: #fff; padding: 16px 32px; font-size: 22px; }}
+  main {{ max-width: 860px; margin: 0 auto; padding: 24px 32px; }}
+  h2 {{ font-size: 40px; color: #b5477a; text-transform: uppercase; }}
+  a {{ color: #d03030; text-decoration: underline wavy; }}
+  li {{ list-style: square; }}
+  img {{ border: 6px solid #b5477a; }}
+</style>
+</head>
+<body>
+<header>Li's Organic Baby Clothes</header>
+<main>
+<h1>Thank you! Your order #1042 is confirmed.</h1>
+<p>We sent the receipt to your e-mail. While you wait, our friends have something for you:</p>
+<div data-alliance-widget data-member="li" data-placement="thankyou"></div>
+<script src="{app}/embed.js" async></script>
+<p>Questions? <a href="/contact">Contact us</a>.</p>
+</main>
+</body>
+</html>
+"""
+
+
+class ShopHandler(BaseHTTPRequestHandler):
+    """Serves the shop's files (``server.files``: path -> (content type, bytes)); 404 else."""
+
+    server: ShopServer
+
+    def do_GET(self) -> None:
+        found = self.server.files.get(urlsplit(self.path).path)
+        if found is None:
+            self.send_error(404)
+            return
+        kind, body = found
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class ShopServer(ThreadingHTTPServer):
+    daemon_threads = True
+    files: dict[str, tuple[str, bytes]]
+
+
+@contextmanager
+def shop_server() -> Iterator[ShopServer]:
+    """A static HTTP server on 127.0.0.1 (any free port), files to be set by the caller."""
+    server = ShopServer(("127.0.0.1", 0), ShopHandler)
+    server.files = {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def sandbox_product(
+    store: SandboxHandle, member: str, product_id: str, name: str, slug: str, image: str
+) -> Product:
+    return Product(
+        member=member,
+        product_id=product_id,
+        name=name,
+        permalink=f"{store.url}/product/{slug}/",
+        price=Decimal("89.00"),
+        regular_price=Decimal("99.00") if product_id == "205" else Decimal("89.00"),
+        on_sale=product_id == "205",
+        image_url=image,
+        image_alt=name,
+        stock_status=StockStatus.IN_STOCK,
+        categories=(),
+        category_names=(),
+        status="publish",
+        modified_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+
+
+def with_stores(agreement: Agreement, urls: Mapping[str, str]) -> Agreement:
+    """The agreement with members' stores moved to ``urls`` and links on the app's own origin."""
+    members = dict(agreement.members)
+    for member, url in urls.items():
+        members[member] = dataclasses.replace(members[member], url=url)
+    settings = dataclasses.replace(agreement.settings, links_base_url=None)
+    return dataclasses.replace(agreement, members=members, settings=settings)
+
+
+def require_browser() -> None:
+    """Fail (never skip) with how to install what is missing: Chromium, or Playwright."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser test needs Debian's Chromium. Install it with "
+            "`sudo apt-get install -y chromium` (or run `bash scripts/browser.sh` as root)."
+        )
+    if importlib.util.find_spec("playwright") is None:
+        pytest.fail(
+            "Playwright for Python is missing: `.venv/bin/pip install 'playwright>=1.45'` "
+            "(no `playwright install`: the test drives /usr/bin/chromium)."
+        )
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def test_a_shop_page_shows_the_partner_block_and_a_click_lands_at_the_partner(
+    sqlite_engine: Engine, agreement: Agreement, tmp_path: Path
+) -> None:
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with (
+        start_sandbox() as wang,
+        start_sandbox() as zhao,
+        shop_server() as shop,
+    ):
+        shop_url = f"http://127.0.0.1:{shop.server_address[1]}"
+        with sqlite_engine.begin() as conn:
+            upsert_products(
+                conn,
+                [
+                    sandbox_product(
+                        wang, "wang", "205", WASH, "baby-wash", f"{shop_url}/img/wash.svg"
+                    ),
+                    sandbox_product(
+                        wang, "wang", "206", IMG_XSS, "img-xss", f"{shop_url}/img/lotion.svg"
+                    ),
+                    sandbox_product(
+                        zhao, "zhao", "301", SHOOT, "newborn", f"{shop_url}/img/photo.svg"
+                    ),
+                    sandbox_product(zhao, "zhao", "302", SCRIPT_XSS, "script-xss", ""),
+                ],
+            )
+        moved = with_stores(agreement, {"wang": wang.url, "zhao": zhao.url})
+        app = create_app(test_settings(), agreement=moved, engine=sqlite_engine)
+        with Server(app) as app_url, sync_playwright() as playwright:
+            shop.files = {
+                "/thanks": ("text/html; charset=utf-8", SHOP_PAGE.format(app=app_url).encode()),
+                **{path: ("image/svg+xml", svg.encode()) for path, svg in IMAGES.items()},
+            }
+            browser = launch_chromium(playwright)
+            try:
+                headless_agent = browser.new_page().evaluate("navigator.userAgent")
+                # A shopper's browser: the "HeadlessChrome" marker is rightly classed as a bot.
+                context = browser.new_context(
+                    viewport={"width": 960, "height": 900},
+                    user_agent=headless_agent.replace("HeadlessChrome", "Chrome"),
+                )
+                page = context.new_page()
+                dialogs: list[str] = []
+                page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+                problems: list[str] = []
+                page.on("pageerror", lambda error: problems.append(str(error)))
+                page.on(
+                    "console",
+                    lambda m: problems.append(m.text) if m.type == "error" else None,
+                )
+                page.on(
+                    "response",
+                    lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+                )
+
+                page.goto(f"{shop_url}/thanks", wait_until="networkidle")
+                cards = page.locator("[data-alliance-widget] .sa-card__link")
+                cards.first.wait_for(state="visible", timeout=5000)
+                page.wait_for_load_state("networkidle")
+
+                assert cards.count() >= 3
+                names = page.locator("[data-alliance-widget] .sa-card__name").all_inner_texts()
+                assert set(names) == {WASH, IMG_XSS, SHOOT, SCRIPT_XSS}
+                for name in (WASH, SHOOT, IMG_XSS, SCRIPT_XSS):
+                    assert page.get_by_text(name, exact=True).is_visible(), name
+                shadow = page.evaluate(
+                    """() => {
+                      const root = document.querySelector("[data-alliance-widget]").shadowRoot;
+                      return {
+                        scripts: root.querySelectorAll("script").length,
+                        images: [...root.querySelectorAll("img")].map(i => i.getAttribute("src")),
+                        loaded: [...root.querySelectorAll("img")].every(i => i.naturalWidth > 0),
+                        titleSize: getComputedStyle(root.querySelector("h2")).fontSize,
+                      };
+                    }"""
+                )
+                assert shadow["scripts"] == 0
+                assert "x" not in shadow["images"] and len(shadow["images"]) == 3
+                assert shadow["loaded"], "the product images did not load"
+                assert shadow["titleSize"] != "40px", "the shop theme leaked into the block"
+                page.wait_for_timeout(300)  # a late onerror would have fired by now
+                assert dialogs == [], f"a product name ran as script: {dialogs}"
+                assert problems == [], problems
+
+                screenshot = tmp_path / "alliance-browser.png"
+                page.screenshot(path=str(screenshot), full_page=True)
+                shutil.copyfile(screenshot, SCREENSHOT_COPY)
+                print(f"screenshot: {screenshot} (copy: {SCREENSHOT_COPY})")
+
+                page.locator("[data-alliance-widget] .sa-card__link", has_text=SHOOT).click()
+                page.wait_for_url(f"{zhao.url}/**", timeout=5000)
+                landed = urlsplit(page.url)
+
+                page.evaluate("setTimeout(() => alert('control'))")
+                page.wait_for_timeout(200)
+                assert dialogs == ["control"], "the dialog detector itself does not work"
+            finally:
+                browser.close()
+
+    assert f"{landed.scheme}://{landed.netloc}" == zhao.url
+    assert landed.path == "/product/newborn/"
+    utm = parse_qs(landed.query)
+    assert {k: v for k, v in utm.items() if k != "utm_content"} == {
+        "utm_source": ["alliance"],
+        "utm_medium": ["thankyou"],
+        "utm_campaign": ["li-zhao"],
+    }
+    with sqlite_engine.connect() as conn:
+        (click,) = conn.execute(select(clicks)).mappings()
+        booked = list(conn.execute(select(ledger_entries)).mappings())
+    assert utm["utm_content"] == [click["id"]]
+    assert (click["source_member"], click["target_member"], click["product_id"]) == (
+        "li",
+        "zhao",
+        "301",
+    )
+    assert (click["placement"], click["deal_id"], click["agent_class"]) == (
+        "thankyou",
+        "li-zhao",
+        "browser",
+    )
+    assert click["valid"], click["invalid_reason"]
+    assert [(e["deal_id"], e["payer"], e["payee"]) for e in booked] == [("li-zhao", "zhao", "li")]
