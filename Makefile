@@ -32,6 +32,7 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/worker.py
+	$(BIN)/python bench/clicks.py
 
 clean:
 	rm -rf $(VENV) alliance-demo .pytest_cache .ruff_cache .hypothesis

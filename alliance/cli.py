@@ -335,12 +335,21 @@ def quarantine(member: str | None) -> None:
     show_default=True,
     help="Where the demo writes its agreement copy, order files and SQLite database.",
 )
+@click.option(
+    "--serve",
+    "serve_port",
+    type=int,
+    default=None,
+    is_flag=False,
+    flag_value=8000,
+    help="Then serve the web app and a sample page per shop on this port (default 8000).",
+)
 @friendly
-def demo(directory: Path) -> None:
+def demo(directory: Path, serve_port: int | None) -> None:
     """Build the worked example (Li, Wang, Zhang, Zhao) and print statements and balances."""
     from alliance.demo import run_demo
 
-    run_demo(directory, echo=click.echo)
+    run_demo(directory, echo=click.echo, serve_port=serve_port)
 
 
 def _logging() -> None:

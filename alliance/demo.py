@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
@@ -24,6 +25,7 @@ from alliance import report
 from alliance.agreement.parse import load_agreement
 from alliance.booking import book_clicks
 from alliance.clicks import Click
+from alliance.demo_site import serve_demo
 from alliance.periods import period_of
 from alliance.reporting import close_period, member_statement, period_balances, record_agreement
 from alliance.settings import Settings
@@ -71,7 +73,9 @@ REFERRALS = {
 DEALS_BY_LINK = {("li", "wang"): "li-wang", ("li", "zhao"): "li-zhao"}
 
 
-def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
+def run_demo(
+    directory: Path, *, echo: Callable[[str], None] = print, serve_port: int | None = None
+) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "alliance.db"
     for suffix in ("", "-wal", "-shm"):
@@ -87,13 +91,14 @@ def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
 
     with ExitStack() as running:
         stores = {
-            member: running.enter_context(
-                start_sandbox(orders=orders, products=_products(member, start))
-            )
+            member: running.enter_context(start_sandbox(orders=orders))
             for member, orders in raw.items()
         }
+        for member, handle in stores.items():  # products live on the store's own address
+            handle.state.add_products(_products(member, start, handle.url))
         config = directory / "alliance.toml"
-        config.write_text(_agreement_for(stores), encoding="utf-8")
+        links = f"http://127.0.0.1:{serve_port}" if serve_port is not None else None
+        config.write_text(_agreement_for(stores, links), encoding="utf-8")
         keys = {f"{m.upper()}_WC_KEY": h.key.consumer_key for m, h in stores.items()}
         keys |= {f"{m.upper()}_WC_SECRET": h.key.consumer_secret for m, h in stores.items()}
         running.enter_context(_environment(keys))  # the stores' keys, as a deployment sets them
@@ -134,42 +139,49 @@ def run_demo(directory: Path, *, echo: Callable[[str], None] = print) -> None:
         echo("alliance members:")
         echo(member_status_table(statuses))
 
-    total_orders = sum(len(v) for v in raw.values())
-    echo("")
-    echo(
-        f"{total_orders} orders in {len(raw)} stores and {len(clicks)} tracked clicks over "
-        f"the last {WEEKS} weeks."
-    )
-    periods = [previous] if previous == current else [previous, current]
-    if previous != current:
-        echo(
-            f"Period {previous} was closed, then a late refund arrived: "
-            f"see the clawback in {current}."
-        )
-    for period in periods:
-        for member in agreement.members:
-            echo("")
-            echo(
-                report.statement_table(
-                    member_statement(engine, agreement, member, period, as_of=now)
-                )
-            )
+        total_orders = sum(len(v) for v in raw.values())
         echo("")
-        echo(report.balances_table(period, agreement.currency, period_balances(engine, period)))
-    echo("")
-    echo(f"Everything is in {database}. Explore it with, for example:")
-    echo(
-        f"  ALLIANCE_DATABASE_URL=sqlite:///{database} alliance --config {config} "
-        f"statement --member li --period {periods[-1]} --format json"
-    )
-    echo("Run your own sandbox store with: alliance sandbox serve --port 8080 --generate 500")
-    engine.dispose()
-    close_engines()
+        echo(
+            f"{total_orders} orders in {len(raw)} stores and {len(clicks)} tracked clicks over "
+            f"the last {WEEKS} weeks."
+        )
+        periods = [previous] if previous == current else [previous, current]
+        if previous != current:
+            echo(
+                f"Period {previous} was closed, then a late refund arrived: "
+                f"see the clawback in {current}."
+            )
+        for period in periods:
+            for member in agreement.members:
+                echo("")
+                echo(
+                    report.statement_table(
+                        member_statement(engine, agreement, member, period, as_of=now)
+                    )
+                )
+            echo("")
+            echo(report.balances_table(period, agreement.currency, period_balances(engine, period)))
+        echo("")
+        echo(f"Everything is in {database}. Explore it with, for example:")
+        echo(
+            f"  ALLIANCE_DATABASE_URL=sqlite:///{database} alliance --config {config} "
+            f"statement --member li --period {periods[-1]} --format json"
+        )
+        echo("Run your own sandbox store with: alliance sandbox serve --port 8080 --generate 500")
+        if serve_port is not None:
+            serve_demo(settings, agreement, engine, stores, serve_port, echo)
+        engine.dispose()
+        close_engines()
 
 
-def _agreement_for(stores: dict) -> str:
-    """The example agreement, with each member's url pointing at its sandbox store."""
+def _agreement_for(stores: dict, links_base_url: str | None = None) -> str:
+    """The example agreement, with each member's url pointing at its sandbox store (and the
+    tracked links at the demo's own web app when it serves one)."""
     text = EXAMPLE.read_text(encoding="utf-8")
+    if links_base_url is not None:
+        text = re.sub(
+            r'^links_base_url = "[^"]*"', f'links_base_url = "{links_base_url}"', text, flags=re.M
+        )
     for member, handle in stores.items():
         text = text.replace(f'url = "https://{member}.example"', f'url = "{handle.url}"')
     return text
@@ -206,15 +218,9 @@ def _echo_syncs(echo: Callable[[str], None], outcomes: list[dict]) -> None:
         )
 
 
-def _products(member: str, start: datetime) -> list[dict]:
+def _products(member: str, start: datetime, site: str) -> list[dict]:
     return [
-        woo_product(
-            pid,
-            name=name,
-            price=price,
-            modified=start,
-            site=f"https://{member}.example",
-        )
+        woo_product(pid, name=name, price=price, modified=start, site=site)
         for pid, name, price in CATALOGUE[member]
     ]
 
