@@ -188,21 +188,27 @@ def book_clicks(
 ) -> int:
     """Record clicks and book the valid ones on per-click deals; returns entries booked."""
     now = now or datetime.now(UTC)
-    batch = list(clicks)
     with engine.begin() as conn:
-        repo.insert_clicks(conn, batch)
-        closed = repo.closed_periods(conn)
-        booked = repo.booked_for(conn, [f"click:{c.id}" for c in batch])
-        entries = []
-        for click in batch:
-            ref = f"click:{click.id}"
-            fact = Fact(SourceKind.CLICK, ref, "click", click.clicked_at, f"click {click.id}")
-            entries += plan_entries(
-                fact,
-                click_targets(click, agreement),
-                booked.get(ref, {}),
-                timezone=agreement.settings.timezone,
-                closed_periods=closed,
-                agreement_version=agreement.version,
-            )
-        return repo.insert_entries(conn, entries, now)
+        return book_clicks_in(conn, agreement, list(clicks), now)
+
+
+def book_clicks_in(
+    conn: Connection, agreement: Agreement, batch: list[Click], now: datetime
+) -> int:
+    """:func:`book_clicks` inside the caller's transaction (the click writer batches them)."""
+    repo.insert_clicks(conn, batch)
+    closed = repo.closed_periods(conn)
+    booked = repo.booked_for(conn, [f"click:{c.id}" for c in batch])
+    entries = []
+    for click in batch:
+        ref = f"click:{click.id}"
+        fact = Fact(SourceKind.CLICK, ref, "click", click.clicked_at, f"click {click.id}")
+        entries += plan_entries(
+            fact,
+            click_targets(click, agreement),
+            booked.get(ref, {}),
+            timezone=agreement.settings.timezone,
+            closed_periods=closed,
+            agreement_version=agreement.version,
+        )
+    return repo.insert_entries(conn, entries, now)

@@ -80,6 +80,7 @@ def create_app(
             tasks.start_soon(_flush_impressions_every, app, IMPRESSIONS_FLUSH_SECONDS)
             yield
             tasks.cancel_scope.cancel()
+        await anyio.to_thread.run_sync(app.state.redirector.writer.stop)
         await anyio.to_thread.run_sync(flush_impressions, app)
         if owned:
             engine.dispose()

@@ -10,6 +10,7 @@ recorded answers the 404 page, records nothing and redirects nowhere.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,16 +22,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from alliance.agreement import Agreement
-from alliance.booking import book_clicks
-from alliance.clicks import Click
 from alliance.products import PUBLISHED, is_web_url
 from alliance.storage.schema import products
+from widgets.click_writer import ClickWriter, PendingClick
 from widgets.links import BadLink, LinkClaim, link_key, verify_link
 from widgets.rendering import make_environment, override_dir
 from widgets.visitors import ClickJudge, agent_class, visitor_key, visitor_key_secret
 
 UTM_SOURCE = "alliance"
 NO_STORE = {"Cache-Control": "no-store"}
+URL_CACHE_SECONDS = 60.0
+"""How long a product's page address is remembered (products change only when synced)."""
+URL_CACHE_SIZE = 10_000
 
 
 def new_click_id() -> str:
@@ -99,6 +102,8 @@ class Redirector:
         self.visitor_secret = visitor_key_secret(secret)
         self.judge = ClickJudge(agreement)
         self.clock = clock
+        self.writer = ClickWriter(engine, agreement, self.judge)
+        self._urls: dict[tuple[str, str], tuple[float, str | None]] = {}
 
     def destination(self, token: str) -> Destination | None:
         """Where a genuine token for a live deal leads, or None (tampered, unknown, unsafe)."""
@@ -117,8 +122,21 @@ class Redirector:
         return Destination(claim, url) if same_store(url, store_url) else None
 
     def _product_url(self, claim: LinkClaim) -> str | None:
+        """The product's page, remembered for a minute (products change only when synced)."""
         if not claim.product_id:
             return None
+        key = (claim.target, claim.product_id)
+        now = time.monotonic()
+        cached = self._urls.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        url = self._load_product_url(claim)
+        if len(self._urls) >= URL_CACHE_SIZE:
+            self._urls.clear()
+        self._urls[key] = (now + URL_CACHE_SECONDS, url)
+        return url
+
+    def _load_product_url(self, claim: LinkClaim) -> str | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(products.c.permalink, products.c.status).where(
@@ -132,6 +150,15 @@ class Redirector:
 
     def click(self, token: str, ip: str, user_agent: str) -> str | None:
         """Record the click and return the URL to redirect to; None: answer 404."""
+        prepared = self.prepare(token, ip, user_agent)
+        if prepared is None:
+            return None
+        location, pending = prepared
+        self.writer.record_now(pending)
+        return location
+
+    def prepare(self, token: str, ip: str, user_agent: str) -> tuple[str, PendingClick] | None:
+        """Where the click goes and what to record (the writer records it), or None: 404."""
         found = self.destination(token)
         if found is None:
             return None
@@ -144,24 +171,8 @@ class Redirector:
             return None
         now = self.clock()
         visitor = visitor_key(self.visitor_secret, ip, user_agent, now.date())
-        agent = agent_class(user_agent)
-        with self.engine.connect() as conn:
-            verdict = self.judge.judge(conn, claim.deal_id, visitor, agent, now)
-        record = Click(
-            id=click_id,
-            source_member=claim.source,
-            target_member=claim.target,
-            deal_id=claim.deal_id,
-            clicked_at=now,
-            product_id=claim.product_id,
-            placement=claim.placement,
-            visitor_key=visitor,
-            agent_class=agent,
-            valid=verdict.valid,
-            invalid_reason=verdict.reason,
-        )
-        book_clicks(self.engine, self.agreement, [record], now=now)
-        return location
+        pending = PendingClick(claim, click_id, visitor, agent_class(user_agent), now)
+        return location, pending
 
 
 @lru_cache(maxsize=1)
@@ -182,13 +193,15 @@ def not_found() -> HTMLResponse:
     return HTMLResponse(not_found_html(), status_code=404, headers=NO_STORE)
 
 
-def redirect_route(request: Request) -> Response:
-    """``GET /r/{token}`` (a sync endpoint: Starlette runs it in its thread pool)."""
+async def redirect_route(request: Request) -> Response:
+    """``GET /r/{token}``: the 302 leaves once the click's batch is committed."""
     redirector: Redirector = request.app.state.redirector
     ip = request.client.host if request.client else ""
-    location = redirector.click(
+    prepared = redirector.prepare(
         request.path_params["token"], ip, request.headers.get("user-agent", "")
     )
-    if location is None:
+    if prepared is None:
         return not_found()
+    location, pending = prepared
+    await redirector.writer.record(pending)
     return RedirectResponse(location, status_code=302, headers=NO_STORE)
