@@ -17,12 +17,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
 from alliance.agreement import Agreement, DealKind
+from alliance.clicks import Click
 from alliance.storage.schema import clicks
 
 _CONTEXT = b"alliance/visitors/v1"
@@ -93,8 +95,15 @@ class ClickJudge:
     per_minute: int = RATE_LIMIT_PER_MINUTE
 
     def judge(
-        self, conn: Connection, deal_id: str, visitor: str, agent: str, now: datetime
+        self,
+        conn: Connection,
+        deal_id: str,
+        visitor: str,
+        agent: str,
+        now: datetime,
+        pending: Sequence[Click] = (),
     ) -> Verdict:
+        """``pending``: clicks judged earlier in the same batch, not yet in the table."""
         try:
             deal = self.agreement.deal(deal_id)
         except KeyError:
@@ -111,10 +120,20 @@ class ClickJudge:
                 clicks.c.clicked_at > now - timedelta(minutes=1),
             )
         ).scalar_one()
+        minute_ago = now - timedelta(minutes=1)
+        recent += sum(1 for c in pending if c.visitor_key == visitor and c.clicked_at > minute_ago)
         if recent >= self.per_minute:
             return Verdict(False, RATE_LIMITED)
         if deal.click_window_hours > 0:
             since = now - timedelta(hours=deal.click_window_hours)
+            if any(
+                c.visitor_key == visitor
+                and c.deal_id == deal_id
+                and c.valid
+                and c.clicked_at > since
+                for c in pending
+            ):
+                return Verdict(False, DUPLICATE)
             earlier = conn.execute(
                 select(clicks.c.id)
                 .where(

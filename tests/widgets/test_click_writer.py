@@ -1,0 +1,61 @@
+"""The click writer: batched, durable before it answers, and judging within its batch."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from alliance.storage.schema import clicks, ledger_entries
+from widgets.click_writer import ClickWriter, PendingClick
+from widgets.links import LinkClaim
+from widgets.visitors import ClickJudge
+
+AT = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+CLAIM = LinkClaim(
+    source="li", target="zhao", product_id="401", placement="article", deal_id="li-zhao"
+)
+
+
+def test_many_clicks_at_once_are_stored_and_a_repeat_in_the_same_batch_is_a_duplicate(
+    engine, agreement
+) -> None:
+    writer = ClickWriter(engine, agreement, ClickJudge(agreement))
+    visitors = [f"visitor-{n:03d}" for n in range(40)] + ["visitor-000"]  # one repeat
+    pending = [
+        PendingClick(CLAIM, f"click-{n:03d}", visitor, "browser", AT)
+        for n, visitor in enumerate(visitors)
+    ]
+
+    async def all_at_once() -> None:
+        await asyncio.gather(*(writer.record(p) for p in pending))
+
+    try:
+        asyncio.run(all_at_once())
+    finally:
+        writer.stop()
+    with engine.connect() as conn:
+        rows = conn.execute(select(clicks.c.visitor_key, clicks.c.valid, clicks.c.invalid_reason))
+        stored = list(rows)
+        paid = conn.execute(select(ledger_entries.c.source_ref)).scalars().all()
+    assert len(stored) == 41
+    repeats = [r for r in stored if r.visitor_key == "visitor-000"]
+    assert sorted((r.valid, r.invalid_reason) for r in repeats) == [
+        (False, "duplicate"),
+        (True, ""),
+    ]
+    assert len(paid) == 40  # only valid clicks are paid on the per-click deal
+
+
+def test_a_failed_batch_fails_every_waiting_click_and_stores_none(sqlite_engine, agreement):
+    import threading
+
+    writer = ClickWriter(sqlite_engine, agreement, ClickJudge(agreement))
+    good = PendingClick(CLAIM, "good", "visitor-a", "browser", AT)
+    broken = PendingClick(CLAIM, "broken", "visitor-b", "browser", AT.replace(tzinfo=None))
+    waiters = [(threading.Event(), []), (threading.Event(), [])]
+    writer.write_batch([(good, None, waiters[0]), (broken, None, waiters[1])])
+    assert all(done.is_set() and failure for done, failure in waiters)  # neither gets a 302
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(clicks.c.id)).scalars().all() == []
