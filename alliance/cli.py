@@ -10,44 +10,26 @@ import shutil
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from alliance import __version__
-from alliance.agreement import Agreement
-from alliance.errors import AgreementError, AllianceError
 from alliance.settings import Settings
+from alliance.shell import (
+    current_agreement,
+    current_engine,
+    current_settings,
+    fail,
+    friendly,
+    known_members,
+)
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    pass
 
 FORMATS = click.Choice(["table", "csv", "json"])
-
-
-def _fail(message: str) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(1)
-
-
-def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Translate the project's errors at the edge: a message, never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AgreementError as exc:
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            click.secho(f"{len(exc.problems)} problem(s) in the agreement.", fg="red", err=True)
-            sys.exit(1)
-        except AllianceError as exc:
-            _fail(str(exc))
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,22 +55,6 @@ def main(ctx: click.Context, config: Path | None, log_format: str) -> None:
     ctx.meta["log_format"] = log_format
 
 
-def _settings() -> Settings:
-    return click.get_current_context().find_object(Settings)
-
-
-def _agreement() -> Agreement:
-    from alliance.agreement.parse import load_agreement
-
-    return load_agreement(_settings().config_path)
-
-
-def _engine() -> Engine:
-    from alliance.storage.database import open_database
-
-    return open_database(_settings().database_url)
-
-
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @friendly
@@ -98,7 +64,7 @@ def init(directory: Path) -> None:
 
     target = directory / "alliance.toml"
     if target.exists():
-        _fail(f"{target} already exists; edit it, or choose another directory")
+        fail(f"{target} already exists; edit it, or choose another directory")
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(STARTER_PATH, target)
     click.echo(f"Wrote {target}. Fill in your members and deals, then run: alliance check {target}")
@@ -111,7 +77,7 @@ def check(file: Path | None) -> None:
     """Validate an agreement file; print every problem as FILE:LINE: key: what is wrong."""
     from alliance.agreement.parse import agreement_summary, load_agreement
 
-    agreement = load_agreement(file or _settings().config_path)
+    agreement = load_agreement(file or current_settings().config_path)
     click.echo(agreement_summary(agreement))
     click.secho("The agreement is valid.", fg="green")
 
@@ -126,14 +92,14 @@ def import_orders(member: str, file: Path) -> None:
     from connector.woocommerce.files import read_orders_document
     from connector.woocommerce.ingest import ingest_orders
 
-    settings = _settings()
-    agreement = _agreement()
+    settings = current_settings()
+    agreement = current_agreement()
     if member not in agreement.members:
         known = ", ".join(sorted(agreement.members))
-        _fail(f"member {member!r} is not in {agreement.source}; members are: {known}")
+        fail(f"member {member!r} is not in {agreement.source}; members are: {known}")
     secret = settings.require_secret()
     documents = read_orders_document(file)
-    engine = _engine()
+    engine = current_engine()
     record_agreement(engine, agreement)
     r = ingest_orders(engine, agreement, documents, member=member, secret=secret)
     click.echo(
@@ -180,10 +146,10 @@ def statement(member: str, period: str, fmt: str, as_of: datetime) -> None:
     from alliance import report
     from alliance.reporting import member_statement
 
-    agreement = _agreement()
+    agreement = current_agreement()
     if member not in agreement.members:
-        _fail(f"member {member!r} is not in {agreement.source}")
-    result = member_statement(_engine(), agreement, member, period, as_of=as_of)
+        fail(f"member {member!r} is not in {agreement.source}")
+    result = member_statement(current_engine(), agreement, member, period, as_of=as_of)
     render = {"table": report.statement_table, "csv": report.statement_csv}
     click.echo(render.get(fmt, report.statement_json)(result).rstrip("\n"))
 
@@ -197,8 +163,8 @@ def balances(period: str, fmt: str) -> None:
     from alliance import report
     from alliance.reporting import period_balances
 
-    agreement = _agreement()
-    rows = period_balances(_engine(), period)
+    agreement = current_agreement()
+    rows = period_balances(current_engine(), period)
     if fmt == "json":
         click.echo(report.balances_json(period, agreement.currency, rows))
     elif fmt == "csv":
@@ -214,18 +180,10 @@ def close_period_command(period: str) -> None:
     """Close a settled period: later reversals become clawbacks in the next open period."""
     from alliance.reporting import close_period
 
-    if close_period(_engine(), period):
+    if close_period(current_engine(), period):
         click.echo(f"Closed {period}. Later changes to its orders land in the next open period.")
     else:
         click.echo(f"{period} was already closed; nothing changed.")
-
-
-def _known_members(agreement: Agreement, members: tuple[str, ...]) -> list[str]:
-    unknown = [m for m in members if m not in agreement.members]
-    if unknown:
-        known = ", ".join(sorted(agreement.members))
-        _fail(f"member {unknown[0]!r} is not in {agreement.source}; members are: {known}")
-    return list(members) or list(agreement.members)
 
 
 @main.command()
@@ -239,11 +197,11 @@ def sync(members: tuple[str, ...], full: bool) -> None:
     from alliance.reporting import record_agreement
     from connector.members import sync_members
 
-    settings = _settings()
-    agreement = _agreement()
-    chosen = _known_members(agreement, members)
+    settings = current_settings()
+    agreement = current_agreement()
+    chosen = known_members(agreement, members)
     settings.require_secret()
-    engine = _engine()
+    engine = current_engine()
     record_agreement(engine, agreement)
     bars: list[tqdm] = []
 
@@ -300,7 +258,9 @@ def members(no_check: bool, fmt: str) -> None:
     from connector.member_report import member_status_json, member_status_table
     from connector.members import member_statuses
 
-    statuses = member_statuses(_engine(), _agreement(), _settings(), check=not no_check)
+    statuses = member_statuses(
+        current_engine(), current_agreement(), current_settings(), check=not no_check
+    )
     click.echo(member_status_json(statuses) if fmt == "json" else member_status_table(statuses))
     if any(not s.healthy for s in statuses) and not no_check:
         sys.exit(1)
@@ -314,7 +274,7 @@ def quarantine(member: str | None) -> None:
     from alliance.report import printable
     from alliance.storage.sync_records import quarantined
 
-    with _engine().connect() as conn:
+    with current_engine().connect() as conn:
         rows = quarantined(conn, member)
     if not rows:
         click.echo("No orders in quarantine.")
@@ -352,183 +312,13 @@ def demo(directory: Path, serve_port: int | None) -> None:
     run_demo(directory, echo=click.echo, serve_port=serve_port)
 
 
-def _logging() -> None:
-    from worker.logs import configure_logging
-
-    configure_logging(click.get_current_context().meta.get("log_format", "text"))
-
-
-def _redis() -> Any:
-    from redis import Redis
-
-    return Redis.from_url(_settings().require_redis())
-
-
-@main.command()
-@click.option("--queues", "-q", default=None, help="Comma-separated queues (default: all).")
-@click.option("--burst", is_flag=True, help="Drain the queues, then exit (as rq worker --burst).")
-@click.option("--fork", is_flag=True, help="Run each job in a forked child (RQ's Worker); slower.")
-@friendly
-def worker(queues: str | None, burst: bool, fork: bool) -> None:
-    """Work the alliance's job queues on Redis, with the schedule (unless --burst)."""
-    from rq import SimpleWorker, Worker
-
-    from worker.jobs import context
-    from worker.keys import QUEUES
-    from worker.schedule import start_scheduler_process
-
-    _logging()
-    settings = _settings()
-    context(settings)  # the agreement checked, the database migrated, once, before any job
-    redis = _redis()
-    names = [q.strip() for q in queues.split(",")] if queues else list(QUEUES)
-    unknown = [q for q in names if q not in QUEUES]
-    if unknown:
-        _fail(f"unknown queue {unknown[0]!r}; the queues are: {', '.join(QUEUES)}")
-    cron = None if burst else start_scheduler_process(settings.require_redis())
-    kind = Worker if fork else SimpleWorker
-    try:
-        kind(names, connection=redis).work(burst=burst, with_scheduler=not burst)
-    finally:
-        if cron is not None:
-            cron.terminate()
-            cron.join(timeout=10)
-
-
-@main.group()
-def enqueue() -> None:
-    """Queue work now, for `alliance worker` to do."""
-
-
-@enqueue.command("sync")
-@click.option("--member", "-m", "members", multiple=True, help="Only this member (repeatable).")
-@click.option("--full", is_flag=True, help="Read every order again, not just what changed.")
-@friendly
-def enqueue_sync(members: tuple[str, ...], full: bool) -> None:
-    """Queue a sync of each member (a member already queued or running is not queued twice)."""
-    from worker.queues import enqueue_syncs
-
-    chosen = _known_members(_agreement(), members)
-    queued = enqueue_syncs(_redis(), chosen, full=full)
-    for member in chosen:
-        state = "queued" if member in queued else "already queued or running"
-        click.echo(f"{member}: {state}")
-
-
-@main.group(invoke_without_command=True)
-@click.pass_context
-@friendly
-def jobs(ctx: click.Context) -> None:
-    """Jobs on the queues: queued, running and failed."""
-    if ctx.invoked_subcommand is None:
-        _print_jobs(failed_only=False)
-
-
-def _print_jobs(*, failed_only: bool) -> None:
-    from alliance.report import printable, table_lines
-    from worker.queues import list_jobs
-
-    lines = list_jobs(_redis(), failed_only=failed_only)
-    if not lines:
-        click.echo("No failed jobs." if failed_only else "No jobs queued, running or failed.")
-        return
-    rows = [[j.id, j.queue, j.status, j.description, j.enqueued_at, printable(j.error)]
-            for j in lines]  # fmt: skip
-    headers = ["job", "queue", "status", "what", "enqueued", "error"]
-    click.echo("\n".join(table_lines(headers, rows, right=set())))
-
-
-@jobs.command("failed")
-@friendly
-def jobs_failed() -> None:
-    """Failed jobs, with their last error."""
-    _print_jobs(failed_only=True)
-
-
-@jobs.command("retry")
-@click.argument("job_id")
-@friendly
-def jobs_retry(job_id: str) -> None:
-    """Put a failed job back on its queue."""
-    from worker.queues import retry_job
-
-    retry_job(_redis(), job_id)
-    click.echo(f"{job_id}: queued again")
-
-
-@main.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@friendly
-def status(fmt: str) -> None:
-    """Each member's sync (last success, bookmark, orders behind, last error), the queues and
-    the live workers; exits 1 when a member needs attention, for cron and monitoring."""
-    import json as jsonlib
-
-    from connector.member_report import member_status_json, member_status_table
-    from connector.members import member_statuses
-
-    settings = _settings()
-    statuses = member_statuses(_engine(), _agreement(), settings, check=True)
-    queues: dict[str, int] | None = None
-    workers: list[str] = []
-    if settings.redis_url:
-        from worker.queues import depths, live_workers
-
-        redis = _redis()
-        queues, workers = depths(redis), live_workers(redis)
-    attention = [s.member for s in statuses if not s.healthy]
-    if fmt == "json":
-        body = {
-            "members": jsonlib.loads(member_status_json(statuses)),
-            "queues": queues,
-            "workers": workers,
-            "needs_attention": attention,
-        }
-        click.echo(jsonlib.dumps(body, indent=2))
-    else:
-        click.echo(member_status_table(statuses))
-        click.echo("")
-        if queues is None:
-            click.echo("queues: none (ALLIANCE_REDIS_URL is not set; `alliance run` mode)")
-        else:
-            click.echo("queues: " + ", ".join(f"{k} {v}" for k, v in queues.items()))
-            click.echo(f"workers: {len(workers)}" + (f" ({', '.join(workers)})" if workers else ""))
-        if attention:
-            click.secho(f"needs attention: {', '.join(attention)}", fg="red")
-    if attention:
-        sys.exit(1)
-
-
-@main.command()
-@click.option("--once", is_flag=True, help="One round of syncs, then exit.")
-@friendly
-def run(once: bool) -> None:
-    """The whole schedule in this one process, no Redis needed; Ctrl-C stops between jobs."""
-    from worker.runner import Runner
-
-    _logging()
-    settings = _settings()
-    settings.require_secret()
-    _agreement()
-    runner = Runner(settings)
-    runner.install_signal_handlers()
-    click.echo(
-        f"Syncing every member every {settings.sync_interval_minutes} minutes"
-        + ("" if once else "; Ctrl-C stops")
-    )
-    results = runner.run(cycles=1 if once else None)
-    failed = [r for r in results if not str(r.get("status", "")).startswith(("ok", "slot"))]
-    click.echo(f"Stopped after {len(results)} job(s), {len(failed)} not ok.")
-    if once and failed:
-        sys.exit(1)
-
-
 def _register_edges() -> None:
     from connector.sandbox.cli import sandbox
-    from widgets.cli import COMMANDS
+    from widgets.cli import COMMANDS as WEB_COMMANDS
+    from worker.cli import COMMANDS as WORKER_COMMANDS
 
     main.add_command(sandbox)
-    for command in COMMANDS:
+    for command in [*WORKER_COMMANDS, *WEB_COMMANDS]:
         main.add_command(command)
 
 

@@ -5,15 +5,10 @@
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 import click
 
-from alliance.errors import AgreementError, AllianceError
-from alliance.settings import Settings
+from alliance.shell import current_settings, friendly
 from widgets.blocks import Variant, partner_deals
 from widgets.links import PLACEMENTS, LinkClaim, link_key, link_url, sign_link
 from widgets.snippet import SnippetMode, snippet
@@ -22,43 +17,20 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 """Where ``alliance serve`` listens by default; links use it without ``links_base_url``."""
 
 
-def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AgreementError as exc:
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            click.secho(f"{len(exc.problems)} problem(s) in the agreement.", fg="red", err=True)
-            sys.exit(1)
-        except AllianceError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-def _settings() -> Settings:
-    ctx = click.get_current_context()
-    found = ctx.find_object(Settings)
-    return found if found is not None else Settings.from_env()
-
-
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes."
 )
-@_friendly
+@friendly
 def serve(host: str, port: int, workers: int) -> None:
     """Serve tracked links, webhooks and partner blocks (uvicorn)."""
     import uvicorn
 
     from widgets.app import create_app
 
-    settings = _settings()
+    settings = current_settings()
     app = create_app(settings)  # fails here, with a clear message, on bad settings
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
@@ -82,12 +54,12 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--product", "product_id", required=True, help="The target's product id.")
 @click.option("--placement", type=click.Choice(PLACEMENTS), default="article", show_default=True)
 @click.option("--deal", "deal_id", default=None, help="Which deal (when several allow it).")
-@_friendly
+@friendly
 def link(source: str, target: str, product_id: str, placement: str, deal_id: str | None) -> None:
     """Print a tracked URL to a partner's product, for articles, emails and posts."""
     from alliance.agreement.parse import load_agreement
 
-    settings = _settings()
+    settings = current_settings()
     agreement = load_agreement(settings.config_path)
     for member in (source, target):
         if member not in agreement.members:
@@ -120,12 +92,12 @@ def link(source: str, target: str, product_id: str, placement: str, deal_id: str
     show_default=True,
     help="script: embed.js; iframe: a sandboxed frame; html: how to fetch plain HTML.",
 )
-@_friendly
+@friendly
 def widget(member: str, placement: str, variant: str | None, mode: str) -> None:
     """Print the snippet a shop pastes into its pages to show its partners' block."""
     from alliance.agreement.parse import load_agreement
 
-    agreement = load_agreement(_settings().config_path)
+    agreement = load_agreement(current_settings().config_path)
     if member not in agreement.members:
         known = ", ".join(sorted(agreement.members))
         raise click.UsageError(f"{member!r} is not a member; the members are: {known}")

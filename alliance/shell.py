@@ -1,0 +1,70 @@
+"""What every ``alliance`` command shares: errors turned into messages, and the settings,
+agreement and database of the current invocation. The CLI of each package (``alliance``,
+``worker``, ``widgets``, the sandbox) builds on these, so all of them fail the same way."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from alliance.errors import AgreementError, AllianceError
+from alliance.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from alliance.agreement import Agreement
+
+
+def fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Translate the project's errors at the edge: a message, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AgreementError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.secho(f"{len(exc.problems)} problem(s) in the agreement.", fg="red", err=True)
+            sys.exit(1)
+        except AllianceError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def current_settings() -> Settings:
+    """The settings ``alliance`` read at start (or the environment's, outside it)."""
+    found = click.get_current_context().find_object(Settings)
+    return found if found is not None else Settings.from_env()
+
+
+def current_agreement() -> Agreement:
+    from alliance.agreement.parse import load_agreement
+
+    return load_agreement(current_settings().config_path)
+
+
+def current_engine() -> Engine:
+    from alliance.storage.database import open_database
+
+    return open_database(current_settings().database_url)
+
+
+def known_members(agreement: Agreement, members: tuple[str, ...]) -> list[str]:
+    """The members named (all when none), or a message listing the real ones."""
+    unknown = [m for m in members if m not in agreement.members]
+    if unknown:
+        known = ", ".join(sorted(agreement.members))
+        fail(f"member {unknown[0]!r} is not in {agreement.source}; members are: {known}")
+    return list(members) or list(agreement.members)

@@ -1,0 +1,193 @@
+"""``alliance worker``, ``enqueue``, ``jobs``, ``status`` and ``run``: the commands that run the
+alliance unattended, thin shells over :mod:`worker.queues`, :mod:`worker.runner` and the
+member status of :mod:`connector.members`. Registered on the main ``alliance`` group."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from alliance.shell import (
+    current_agreement,
+    current_engine,
+    current_settings,
+    fail,
+    friendly,
+    known_members,
+)
+
+
+def _logging() -> None:
+    from worker.logs import configure_logging
+
+    configure_logging(click.get_current_context().meta.get("log_format", "text"))
+
+
+def _redis() -> Any:
+    from redis import Redis
+
+    return Redis.from_url(current_settings().require_redis())
+
+
+@click.command()
+@click.option("--queues", "-q", default=None, help="Comma-separated queues (default: all).")
+@click.option("--burst", is_flag=True, help="Drain the queues, then exit (as rq worker --burst).")
+@click.option("--fork", is_flag=True, help="Run each job in a forked child (RQ's Worker); slower.")
+@friendly
+def worker(queues: str | None, burst: bool, fork: bool) -> None:
+    """Work the alliance's job queues on Redis, with the schedule (unless --burst)."""
+    from rq import SimpleWorker, Worker
+
+    from worker.jobs import context
+    from worker.keys import QUEUES
+    from worker.schedule import start_scheduler_process
+
+    _logging()
+    settings = current_settings()
+    context(settings)  # the agreement checked, the database migrated, once, before any job
+    redis = _redis()
+    names = [q.strip() for q in queues.split(",")] if queues else list(QUEUES)
+    unknown = [q for q in names if q not in QUEUES]
+    if unknown:
+        fail(f"unknown queue {unknown[0]!r}; the queues are: {', '.join(QUEUES)}")
+    cron = None if burst else start_scheduler_process(settings.require_redis())
+    kind = Worker if fork else SimpleWorker
+    try:
+        kind(names, connection=redis).work(burst=burst, with_scheduler=not burst)
+    finally:
+        if cron is not None:
+            cron.terminate()
+            cron.join(timeout=10)
+
+
+@click.group()
+def enqueue() -> None:
+    """Queue work now, for `alliance worker` to do."""
+
+
+@enqueue.command("sync")
+@click.option("--member", "-m", "members", multiple=True, help="Only this member (repeatable).")
+@click.option("--full", is_flag=True, help="Read every order again, not just what changed.")
+@friendly
+def enqueue_sync(members: tuple[str, ...], full: bool) -> None:
+    """Queue a sync of each member (a member already queued or running is not queued twice)."""
+    from worker.queues import enqueue_syncs
+
+    chosen = known_members(current_agreement(), members)
+    queued = enqueue_syncs(_redis(), chosen, full=full)
+    for member in chosen:
+        state = "queued" if member in queued else "already queued or running"
+        click.echo(f"{member}: {state}")
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+@friendly
+def jobs(ctx: click.Context) -> None:
+    """Jobs on the queues: queued, running and failed."""
+    if ctx.invoked_subcommand is None:
+        _print_jobs(failed_only=False)
+
+
+def _print_jobs(*, failed_only: bool) -> None:
+    from alliance.report import printable, table_lines
+    from worker.queues import list_jobs
+
+    lines = list_jobs(_redis(), failed_only=failed_only)
+    if not lines:
+        click.echo("No failed jobs." if failed_only else "No jobs queued, running or failed.")
+        return
+    rows = [[j.id, j.queue, j.status, j.description, j.enqueued_at, printable(j.error)]
+            for j in lines]  # fmt: skip
+    headers = ["job", "queue", "status", "what", "enqueued", "error"]
+    click.echo("\n".join(table_lines(headers, rows, right=set())))
+
+
+@jobs.command("failed")
+@friendly
+def jobs_failed() -> None:
+    """Failed jobs, with their last error."""
+    _print_jobs(failed_only=True)
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+@friendly
+def jobs_retry(job_id: str) -> None:
+    """Put a failed job back on its queue."""
+    from worker.queues import retry_job
+
+    retry_job(_redis(), job_id)
+    click.echo(f"{job_id}: queued again")
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@friendly
+def status(fmt: str) -> None:
+    """Each member's sync (last success, bookmark, orders behind, last error), the queues and
+    the live workers; exits 1 when a member needs attention, for cron and monitoring."""
+    import json as jsonlib
+
+    from connector.member_report import member_status_json, member_status_table
+    from connector.members import member_statuses
+
+    settings = current_settings()
+    statuses = member_statuses(current_engine(), current_agreement(), settings, check=True)
+    queues: dict[str, int] | None = None
+    workers: list[str] = []
+    if settings.redis_url:
+        from worker.queues import depths, live_workers
+
+        redis = _redis()
+        queues, workers = depths(redis), live_workers(redis)
+    attention = [s.member for s in statuses if not s.healthy]
+    if fmt == "json":
+        body = {
+            "members": jsonlib.loads(member_status_json(statuses)),
+            "queues": queues,
+            "workers": workers,
+            "needs_attention": attention,
+        }
+        click.echo(jsonlib.dumps(body, indent=2))
+    else:
+        click.echo(member_status_table(statuses))
+        click.echo("")
+        if queues is None:
+            click.echo("queues: none (ALLIANCE_REDIS_URL is not set; `alliance run` mode)")
+        else:
+            click.echo("queues: " + ", ".join(f"{k} {v}" for k, v in queues.items()))
+            click.echo(f"workers: {len(workers)}" + (f" ({', '.join(workers)})" if workers else ""))
+        if attention:
+            click.secho(f"needs attention: {', '.join(attention)}", fg="red")
+    if attention:
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="One round of syncs, then exit.")
+@friendly
+def run(once: bool) -> None:
+    """The whole schedule in this one process, no Redis needed; Ctrl-C stops between jobs."""
+    from worker.runner import Runner
+
+    _logging()
+    settings = current_settings()
+    settings.require_secret()
+    current_agreement()
+    runner = Runner(settings)
+    runner.install_signal_handlers()
+    click.echo(
+        f"Syncing every member every {settings.sync_interval_minutes} minutes"
+        + ("" if once else "; Ctrl-C stops")
+    )
+    results = runner.run(cycles=1 if once else None)
+    failed = [r for r in results if not str(r.get("status", "")).startswith(("ok", "slot"))]
+    click.echo(f"Stopped after {len(results)} job(s), {len(failed)} not ok.")
+    if once and failed:
+        sys.exit(1)
+
+
+COMMANDS = [worker, enqueue, jobs, status, run]
