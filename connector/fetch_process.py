@@ -32,9 +32,13 @@ _END = object()
 
 
 class EventSource:
-    """The walk's events, produced elsewhere; ``requests`` counts what the walk sent."""
+    """The walk's events, produced elsewhere.
 
-    requests = 0
+    ``requests_elsewhere`` counts requests the store object of this process did not send (a
+    fetch process has its own); the thread shares the store, whose own counter sees them.
+    """
+
+    requests_elsewhere = 0
 
     def events(self) -> Iterator[Event]:  # pragma: no cover - interface
         raise NotImplementedError
@@ -51,7 +55,6 @@ class ThreadSource(EventSource):
     def events(self) -> Iterator[Event]:
         handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
         stop = threading.Event()
-        sent_before = getattr(self.store, "requests_sent", 0)
 
         def offer(item: Any) -> bool:
             while not stop.is_set():
@@ -84,7 +87,6 @@ class ThreadSource(EventSource):
         finally:
             stop.set()
             worker.join(timeout=60)
-            self.requests = getattr(self.store, "requests_sent", 0) - sent_before
 
 
 class ProcessSource(EventSource):
@@ -126,7 +128,7 @@ class ProcessSource(EventSource):
                 elif kind == "error":
                     raise payload
                 else:
-                    self.requests = payload
+                    self.requests_elsewhere = payload
                     return
         finally:
             receiver.close()

@@ -32,15 +32,13 @@ from alliance.agreement import Agreement
 from alliance.booking import BookingResult
 from alliance.errors import FatalError, OrderDataError
 from alliance.gcpause import collector_paused
-from alliance.storage import catalog
 from alliance.storage import sync_records as records
 from connector.errors import StoreError
 from connector.fetch_process import PROCESS_THRESHOLD, EventSource, ProcessSource, ThreadSource
-from connector.pages import ONE_SECOND, ChangedPage, Event, ListingDone, Notice, identity
-from connector.pages import modified_at as _modified
+from connector.pages import ChangedPage, Event, ListingDone, Notice, identity
+from connector.product_sync import sync_products
 from connector.storefront import Storefront
 from connector.woocommerce.ingest import PreparedBatch, book_prepared, prepare_page
-from connector.woocommerce.products import map_products
 from connector.woocommerce.webhooks import SyncOrder, WebhookEvent
 
 log = logging.getLogger("alliance.sync")
@@ -127,7 +125,8 @@ def sync_member(
             with engine.begin() as conn:
                 records.advance_bookmark(conn, member, "trash_bookmark", report.bookmark)
         if products:
-            report.products_synced = _sync_products(engine, store, state, overlap, per_page)
+            since = _minus(state.products_bookmark, overlap)
+            report.products_synced = sync_products(engine, store, since, per_page)
     except StoreError as exc:
         report.error = exc
         with engine.begin() as conn:
@@ -148,9 +147,8 @@ def sync_member(
                 store_orders_total=booker.store_total,
                 ignores_modified_after=report.ignores_modified_after,
             )
-    report.requests = source.requests + (
-        getattr(store, "requests_sent", 0) - sent_before - _requests_in_thread(source)
-    )
+    sent_here = getattr(store, "requests_sent", 0) - sent_before
+    report.requests = sent_here + source.requests_elsewhere
     report.seconds = time.perf_counter() - started
     log.info(
         "%s: sync %s in %.2f s: %d requests, %d orders fetched, %d applied, %d entries booked, "
@@ -186,11 +184,6 @@ def _source(
         if (probe.total or 0) > PROCESS_THRESHOLD:
             return ProcessSource(spec(), since, per_page, secret)
     return ThreadSource(store, since, per_page)
-
-
-def _requests_in_thread(source: EventSource) -> int:
-    """Requests a thread source sent through the store's own counter (already counted)."""
-    return source.requests if isinstance(source, ThreadSource) else 0
 
 
 BOOKMARKS = {"orders": "orders_bookmark", "trash": "trash_bookmark"}
@@ -339,46 +332,6 @@ def quarantine_in(
             log.warning("%s: quarantined %s", member, error)
     records.release_quarantine(conn, member, [i for i in modified if i not in refused])
     return held
-
-
-def _sync_products(
-    engine: Engine,
-    store: Storefront,
-    state: records.SyncState,
-    overlap: timedelta,
-    per_page: int,
-) -> int:
-    """Products for the widgets, incrementally, by the same re-anchoring walk."""
-    member = store.member
-    cursor = _minus(state.products_bookmark, overlap)
-    seen: set[tuple[Any, Any]] = set()
-    synced = 0
-    while True:
-        page = store.list_products(modified_after=cursor, per_page=per_page)
-        fresh = [d for d in page.documents if identity(d) not in seen]
-        seen.update(map(identity, page.documents))
-        products, rejected = map_products(fresh, member)
-        for error in rejected:
-            log.warning("%s: product skipped: %s", member, error)
-        newest = max(filter(None, map(_modified, page.documents)), default=None)
-        with engine.begin() as conn:
-            catalog.upsert_products(conn, products)
-            if newest is not None:
-                records.advance_bookmark(conn, member, "products_bookmark", newest)
-        synced += len(products)
-        if len(page.documents) < per_page or newest is None:
-            return synced
-        anchor = newest - ONE_SECOND
-        if cursor is not None and anchor <= cursor:
-            # A page of products all modified in one second: rare; read them by page number.
-            for number in range(2, (page.total_pages or 1) + 1):
-                more = store.list_products(modified_after=cursor, page=number, per_page=per_page)
-                products, _ = map_products(more.documents, member)
-                with engine.begin() as conn:
-                    catalog.upsert_products(conn, products)
-                synced += len(products)
-            return synced
-        cursor = anchor
 
 
 def sync_order(
