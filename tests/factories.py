@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from alliance.orders import AttributionFields, Order, OrderLine, OrderStatus
@@ -58,3 +58,18 @@ def make_order(
         country="CN",
         state="SH",
     )
+
+
+def shop_orders(start: int, count: int, coupon: str, base: datetime) -> list[dict]:
+    """``count`` completed WooCommerce orders a minute apart from ``base``; every other one
+    carries the referral ``coupon``."""
+    from connector.woocommerce.fixtures import woo_order
+
+    result = []
+    for n in range(count):
+        moment = base + timedelta(minutes=n)
+        coupons = [(coupon, Decimal("5.00"))] if n % 2 == 0 else []
+        order = woo_order(start + n, status="completed", created=moment, modified=moment,
+                          coupons=coupons)  # fmt: skip
+        result.append(order)
+    return result

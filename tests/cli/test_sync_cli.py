@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,32 +13,21 @@ from click.testing import CliRunner
 from alliance.cli import main
 from connector.sandbox.auth import generate_key
 from connector.sandbox.server import start_sandbox
-from connector.woocommerce.fixtures import woo_order
 from tests.conftest import EXAMPLE, SECRET
+from tests.factories import shop_orders
 
 BASE = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
-
-
-def shop_orders(start: int, count: int, coupon: str) -> list[dict]:
-    result = []
-    for n in range(count):
-        moment = BASE + timedelta(minutes=n)
-        coupons = [(coupon, Decimal("5.00"))] if n % 2 == 0 else []
-        order = woo_order(start + n, status="completed", created=moment, modified=moment,
-                          coupons=coupons)  # fmt: skip
-        result.append(order)
-    return result
 
 
 @pytest.fixture
 def alliance(tmp_path: Path):
     """The example alliance with li, wang and zhao on sandbox stores; zhang has no keys set."""
-    broken = shop_orders(3001, 5, "LI-FRIENDS")
+    broken = shop_orders(3001, 5, "LI-FRIENDS", BASE)
     broken[2]["date_created_gmt"] = "yesterday-ish"
     with (
-        start_sandbox(orders=shop_orders(1001, 40, "WANG-LOVES-LI")) as li,
-        start_sandbox(orders=shop_orders(2001, 120, "LI-FRIENDS") + broken) as wang,
-        start_sandbox(orders=shop_orders(4001, 3, "ZHANG-PHOTO")) as zhao,
+        start_sandbox(orders=shop_orders(1001, 40, "WANG-LOVES-LI", BASE)) as li,
+        start_sandbox(orders=shop_orders(2001, 120, "LI-FRIENDS", BASE) + broken) as wang,
+        start_sandbox(orders=shop_orders(4001, 3, "ZHANG-PHOTO", BASE)) as zhao,
     ):
         text = EXAMPLE.read_text(encoding="utf-8")
         for member, handle in (("li", li), ("wang", wang), ("zhao", zhao)):

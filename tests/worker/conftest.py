@@ -6,16 +6,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from redis import Redis
 
 from connector.sandbox.server import SandboxHandle, start_sandbox
-from connector.woocommerce.fixtures import woo_order
 from tests.conftest import EXAMPLE, SECRET
+from tests.factories import shop_orders
 
 REDIS_BASE_URL = os.environ.get("ALLIANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 BASE = datetime(2026, 11, 12, 1, 0, tzinfo=UTC)
@@ -37,17 +36,6 @@ def redis_url(worker_id: str) -> Iterator[str]:
     client.close()
 
 
-def shop_orders(start: int, count: int, coupon: str) -> list[dict]:
-    result = []
-    for n in range(count):
-        moment = BASE + timedelta(minutes=n)
-        coupons = [(coupon, Decimal("5.00"))] if n % 2 == 0 else []
-        order = woo_order(start + n, status="completed", created=moment, modified=moment,
-                          coupons=coupons)  # fmt: skip
-        result.append(order)
-    return result
-
-
 @dataclass
 class Alliance:
     config: Path
@@ -60,9 +48,9 @@ class Alliance:
 def alliance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Alliance]:
     """li, wang and zhang on sandbox stores (zhao has no keys: it needs attention)."""
     with (
-        start_sandbox(orders=shop_orders(1001, 60, COUPONS["li"])) as li,
-        start_sandbox(orders=shop_orders(2001, 150, COUPONS["wang"])) as wang,
-        start_sandbox(orders=shop_orders(3001, 30, COUPONS["zhang"])) as zhang,
+        start_sandbox(orders=shop_orders(1001, 60, COUPONS["li"], BASE)) as li,
+        start_sandbox(orders=shop_orders(2001, 150, COUPONS["wang"], BASE)) as wang,
+        start_sandbox(orders=shop_orders(3001, 30, COUPONS["zhang"], BASE)) as zhang,
     ):
         stores = {"li": li, "wang": wang, "zhang": zhang}
         text = EXAMPLE.read_text(encoding="utf-8")
