@@ -36,16 +36,11 @@ from connector.woocommerce.products import map_product
 from tests.conftest import EXAMPLE, SECRET
 from widgets import i18n
 from widgets.app import create_app, flush_impressions
-from widgets.blocks import (
-    ROTATION_SECONDS,
-    Shelf,
-    choose_products,
-    impressions_of,
-    partner_deals,
-    shelf_products,
-)
+from widgets.impression_counter import impressions_of
 from widgets.links import link_key, verify_link
 from widgets.rendering import SHIPPED_TEMPLATES, make_environment
+from widgets.rotation import ROTATION_SECONDS, choose_products
+from widgets.shelves import Shelf, partner_deals, shelf_products
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # TestClient on httpx
 
