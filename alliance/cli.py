@@ -173,6 +173,49 @@ def balances(period: str, fmt: str) -> None:
         click.echo(report.balances_table(period, agreement.currency, rows))
 
 
+@main.command()
+@click.option("--member", "-m", default=None, help="Only this member (default: every member).")
+@click.option(
+    "--period",
+    "-p",
+    callback=lambda ctx, param, value: None if value is None else _period(ctx, param, value),
+    help="YYYY-MM (default: this month, in UTC days).",
+)
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
+              help="First day (UTC), instead of a period.")  # fmt: skip
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
+              help="Last day, included (default: today).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)  # fmt: skip
+@friendly
+def exchange(
+    member: str | None, period: str | None, first: datetime | None, last: datetime | None, fmt: str
+) -> None:
+    """Cards shown and clicks sent between partners: given versus received, with a balance."""
+    from alliance.exchange import Window, build_exchange
+    from alliance.exchange_report import exchange_json, exchange_table
+    from alliance.storage.click_counts import clicks_counted
+    from alliance.storage.impressions import cards_shown
+
+    today = datetime.now(UTC).date()
+    try:
+        window = Window.chosen(period, first and first.date(), last and last.date(), today=today)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    agreement = current_agreement()
+    if member is not None and member not in agreement.members:
+        known = ", ".join(sorted(agreement.members))
+        raise click.BadParameter(
+            f"{member!r} is not a member of {agreement.source}; members are: {known}",
+            param_hint="'--member'",
+        )
+    with current_engine().connect() as conn:
+        cards = cards_shown(conn, window.first.isoformat(), window.last.isoformat(), member)
+        clicks = clicks_counted(conn, window.start, window.end, member)
+    view = build_exchange(window, [member] if member else list(agreement.members), cards, clicks)
+    click.echo(exchange_json(view) if fmt == "json" else exchange_table(view))
+
+
 @main.command("close-period")
 @click.argument("period", callback=_period)
 @friendly

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, or_, select
 
 from alliance.storage.repository import _insert
 from alliance.storage.schema import impressions
@@ -42,3 +42,20 @@ def impressions_between(
         c.day >= first_day, c.day <= last_day
     )
     return {tuple(row[:4]): int(row[4]) for row in conn.execute(query)}  # type: ignore[misc]
+
+
+def cards_shown(
+    conn: Connection, first_day: str, last_day: str, member: str | None = None
+) -> dict[tuple[str, str, str], int]:
+    """Cards summed over the days (both included) per (source member, partner, placement);
+    with ``member``, only the rows it showed or was shown in. One grouped query."""
+    c = impressions.c
+    cards = func.sum(c.cards)
+    query = (
+        select(c.source_member, c.partner, c.placement, cards)
+        .where(c.day >= first_day, c.day <= last_day)
+        .group_by(c.source_member, c.partner, c.placement)
+    )
+    if member is not None:
+        query = query.where(or_(c.source_member == member, c.partner == member))
+    return {(row[0], row[1], row[2]): int(row[3]) for row in conn.execute(query)}
