@@ -60,7 +60,8 @@ def is_web_url(value: str) -> bool:
     """
     if type(value) is not str or not value or len(value) > URL_MAX:
         return False
-    if not value.isprintable() or "\\" in value or any(c.isspace() for c in value):
+    # isprintable() refuses every whitespace character but the plain space (checked on its own)
+    if not value.isprintable() or " " in value or "\\" in value:
         return False
     try:
         parts = urlsplit(value)

@@ -18,6 +18,7 @@ import anyio
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -25,7 +26,7 @@ from starlette.routing import Route
 from alliance.agreement import Agreement
 from alliance.settings import Settings
 from alliance.storage.impressions import add_impressions
-from widgets.redirect import Redirector, redirect_route
+from widgets.redirect import Redirector, TrackedLinks
 from widgets.webhook_route import receiver_from, webhook_route
 
 
@@ -86,16 +87,20 @@ def create_app(
             engine.dispose()
 
     routes = [
-        Route("/r/{token}", redirect_route, methods=["GET"]),
         Route("/webhooks/woocommerce/{member}", webhook_route, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         *_block_routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    redirector = Redirector(engine, agreement, secret)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(TrackedLinks, redirector=redirector)],  # /r/{token}
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.agreement = agreement
     app.state.engine = engine
-    app.state.redirector = Redirector(engine, agreement, secret)
+    app.state.redirector = redirector
     app.state.webhooks = receiver_from(engine, agreement, secret, settings.redis_url, environ)
     return app
 

@@ -9,7 +9,9 @@ recorded answers the 404 page, records nothing and redirects nowhere.
 
 from __future__ import annotations
 
-import secrets
+import base64
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +20,7 @@ from functools import lru_cache
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from sqlalchemy import Engine, select
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alliance.agreement import Agreement
 from alliance.products import PUBLISHED, is_web_url
@@ -30,15 +31,35 @@ from widgets.rendering import make_environment, override_dir
 from widgets.visitors import ClickJudge, agent_class, visitor_key, visitor_key_secret
 
 UTM_SOURCE = "alliance"
-NO_STORE = {"Cache-Control": "no-store"}
 URL_CACHE_SECONDS = 60.0
 """How long a product's page address is remembered (products change only when synced)."""
 URL_CACHE_SIZE = 10_000
 
 
-def new_click_id() -> str:
-    """A random, URL-safe click id (128 bits): travels as ``utm_content``."""
-    return secrets.token_urlsafe(16)
+class ClickIds:
+    """Random, URL-safe click ids (128 bits each): they travel as ``utm_content``.
+
+    The operating system's randomness is read 4 KiB at a time: one ``getrandom`` call per
+    click would hand the GIL to the click writer's thread on every request (measured: a
+    sixth of the server's time under load went there).
+    """
+
+    def __init__(self, ids_per_read: int = 256) -> None:
+        self._size = 16 * ids_per_read
+        self._pool = b""
+        self._at = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._at >= len(self._pool):
+                self._pool, self._at = os.urandom(self._size), 0
+            raw = self._pool[self._at : self._at + 16]
+            self._at += 16
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+new_click_id = ClickIds()
 
 
 def _host_and_port(url: str) -> tuple[str, int | None] | None:
@@ -60,33 +81,57 @@ def same_store(url: str, store_url: str) -> bool:
     return mine is not None and mine == _host_and_port(store_url)
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A checked page on a member's store, split once so that each click only joins strings."""
+
+    head: str  # scheme://netloc/path
+    kept: tuple[str, ...]  # the query's pairs but utm_*, byte for byte, in order
+    fragment: str
+
+    @classmethod
+    def of(cls, url: str) -> Page:
+        parts = urlsplit(url)
+        kept = tuple(
+            pair
+            for pair in parts.query.split("&")
+            if pair and not unquote_plus(pair.partition("=")[0]).strip().lower().startswith("utm_")
+        )
+        head = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        return cls(head, kept, parts.fragment)
+
+    def with_utm(self, *, placement: str, deal_id: str, click_id: str) -> str:
+        """The page with the alliance's UTM values; every value is percent-encoded with no
+        safe characters, so none can end the query or change the host."""
+        ours = (
+            f"utm_source={UTM_SOURCE}",
+            f"utm_medium={quote(placement, safe='')}",
+            f"utm_campaign={quote(deal_id, safe='')}",
+            f"utm_content={quote(click_id, safe='')}",
+        )
+        url = f"{self.head}?{'&'.join(self.kept + ours)}"
+        return f"{url}#{self.fragment}" if self.fragment else url
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    claim: LinkClaim
+    page: Page  # before the UTM values are merged in
+
+
 def merge_utm(url: str, *, placement: str, deal_id: str, click_id: str) -> str:
     """``url`` with the alliance's UTM values; any ``utm_*`` it had is replaced, other
     parameters are kept byte for byte, in order, and the fragment stays."""
-    parts = urlsplit(url)
-    kept = [
-        pair
-        for pair in parts.query.split("&")
-        if pair and not unquote_plus(pair.partition("=")[0]).strip().lower().startswith("utm_")
-    ]
-    ours = {
-        "utm_source": UTM_SOURCE,
-        "utm_medium": placement,
-        "utm_campaign": deal_id,
-        "utm_content": click_id,
-    }
-    kept += [f"{k}={quote(v, safe='')}" for k, v in ours.items()]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(kept), parts.fragment))
-
-
-@dataclass(frozen=True)
-class Destination:
-    claim: LinkClaim
-    url: str  # before the UTM values are merged in
+    return Page.of(url).with_utm(placement=placement, deal_id=deal_id, click_id=click_id)
 
 
 class Redirector:
-    """Everything ``/r/{token}`` needs, built once per app: keys, judge, engine, agreement."""
+    """Everything ``/r/{token}`` needs, built once per app: keys, judge, engine, agreement.
+
+    What can be worked out before a click is: which (source, target, deal) triples are live,
+    each member's home page, and (for a minute) each product's page, already checked against
+    its store's host. A click then costs a signature check, dict look-ups and a string join.
+    """
 
     def __init__(
         self,
@@ -103,7 +148,19 @@ class Redirector:
         self.judge = ClickJudge(agreement)
         self.clock = clock
         self.writer = ClickWriter(engine, agreement, self.judge)
-        self._urls: dict[tuple[str, str], tuple[float, str | None]] = {}
+        members = agreement.members
+        self._live = {
+            (source, target): frozenset(
+                leg.deal_id for leg in agreement.legs_between(source, target)
+            )
+            for source in members
+            for target in members
+            if source != target
+        }
+        self._homes = {
+            name: Page.of(info.url) for name, info in members.items() if is_web_url(info.url)
+        }
+        self._pages: dict[tuple[str, str], tuple[float, Page | None]] = {}
 
     def destination(self, token: str) -> Destination | None:
         """Where a genuine token for a live deal leads, or None (tampered, unknown, unsafe)."""
@@ -111,32 +168,31 @@ class Redirector:
             claim = verify_link(self.link_key, token)
         except BadLink:
             return None
-        members = self.agreement.members
-        if claim.source not in members or claim.target not in members:
-            return None
-        legs = self.agreement.legs_between(claim.source, claim.target)
-        if not any(leg.deal_id == claim.deal_id for leg in legs):
-            return None
-        store_url = members[claim.target].url
-        url = self._product_url(claim) or store_url
-        return Destination(claim, url) if same_store(url, store_url) else None
+        page = self._page_for(claim)
+        return None if page is None else Destination(claim, page)
 
-    def _product_url(self, claim: LinkClaim) -> str | None:
-        """The product's page, remembered for a minute (products change only when synced)."""
-        if not claim.product_id:
+    def _page_for(self, claim: LinkClaim) -> Page | None:
+        """The claim's page: its product's, else its store's home; None for no live deal."""
+        if claim.deal_id not in self._live.get((claim.source, claim.target), ()):
             return None
+        home = self._homes.get(claim.target)
+        if home is None:
+            return None
+        if not claim.product_id:
+            return home
         key = (claim.target, claim.product_id)
         now = time.monotonic()
-        cached = self._urls.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        url = self._load_product_url(claim)
-        if len(self._urls) >= URL_CACHE_SIZE:
-            self._urls.clear()
-        self._urls[key] = (now + URL_CACHE_SECONDS, url)
-        return url
+        cached = self._pages.get(key)
+        if cached is None or cached[0] <= now:
+            cached = (now + URL_CACHE_SECONDS, self._product_page(claim, home))
+            if len(self._pages) >= URL_CACHE_SIZE:
+                self._pages.clear()
+            self._pages[key] = cached
+        return cached[1]
 
-    def _load_product_url(self, claim: LinkClaim) -> str | None:
+    def _product_page(self, claim: LinkClaim, home: Page) -> Page | None:
+        """The product's page; the store's home page for a product that is unknown or not
+        published; None (a 404) for one whose page is off the target's own store."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(products.c.permalink, products.c.status).where(
@@ -145,8 +201,10 @@ class Redirector:
                 )
             ).first()
         if row is None or row.status != PUBLISHED or not row.permalink:
-            return None  # unknown, unpublished or unlinkable: the store's home page
-        return row.permalink
+            return home  # unknown, unpublished or unlinkable
+        if not same_store(row.permalink, self.agreement.members[claim.target].url):
+            return None  # never a redirect off the target's own store
+        return Page.of(row.permalink)
 
     def click(self, token: str, ip: str, user_agent: str) -> str | None:
         """Record the click and return the URL to redirect to; None: answer 404."""
@@ -164,11 +222,9 @@ class Redirector:
             return None
         claim = found.claim
         click_id = new_click_id()
-        location = merge_utm(
-            found.url, placement=claim.placement, deal_id=claim.deal_id, click_id=click_id
+        location = found.page.with_utm(
+            placement=claim.placement, deal_id=claim.deal_id, click_id=click_id
         )
-        if not same_store(location, self.agreement.members[claim.target].url):
-            return None
         now = self.clock()
         visitor = visitor_key(self.visitor_secret, ip, user_agent, now.date())
         pending = PendingClick(claim, click_id, visitor, agent_class(user_agent), now)
@@ -189,19 +245,60 @@ def not_found_html() -> str:
     )
 
 
-def not_found() -> HTMLResponse:
-    return HTMLResponse(not_found_html(), status_code=404, headers=NO_STORE)
+_LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
+"""What a ``Location`` keeps unencoded (Starlette's ``RedirectResponse`` rule): the header
+must be ASCII, so anything else in a store's permalink is percent-encoded."""
+
+_NOT_FOUND_HEADERS = [
+    (b"content-type", b"text/html; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+]
+_ALLOWED = (b"GET", b"HEAD")
 
 
-async def redirect_route(request: Request) -> Response:
-    """``GET /r/{token}``: the 302 leaves once the click's batch is committed."""
-    redirector: Redirector = request.app.state.redirector
-    ip = request.client.host if request.client else ""
-    prepared = redirector.prepare(
-        request.path_params["token"], ip, request.headers.get("user-agent", "")
-    )
-    if prepared is None:
-        return not_found()
-    location, pending = prepared
-    await redirector.writer.record(pending)
-    return RedirectResponse(location, status_code=302, headers=NO_STORE)
+class TrackedLinks:
+    """ASGI middleware that answers ``/r/{token}`` itself, ahead of Starlette's routing.
+
+    A tracked link is the one request that happens on every click, so it skips the request
+    and response objects and the router: it reads the two things it needs from the ASGI scope
+    and sends the 302 (or the 404 page) directly. Every other path goes to the app. Errors
+    still reach Starlette's error middleware, which sits outside this one (a 500, no 302).
+    """
+
+    def __init__(self, app: ASGIApp, redirector: Redirector) -> None:
+        self.app = app
+        self.redirector = redirector
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/r/") or "/" in path[3:]:
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"].encode()
+        if method not in _ALLOWED:
+            await _answer(send, 405, [(b"allow", b"GET, HEAD"), *_NOT_FOUND_HEADERS], b"")
+            return
+        user_agent = ""
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                user_agent = value.decode("latin-1")
+                break
+        client = scope.get("client")
+        prepared = self.redirector.prepare(path[3:], client[0] if client else "", user_agent)
+        if prepared is None:
+            body = b"" if method == b"HEAD" else not_found_html().encode()
+            await _answer(send, 404, _NOT_FOUND_HEADERS, body)
+            return
+        location, pending = prepared
+        await self.redirector.writer.record(pending)  # the 302 leaves once it is committed
+        headers = [
+            (b"location", quote(location, safe=_LOCATION_SAFE).encode("ascii")),
+            (b"cache-control", b"no-store"),
+        ]
+        await _answer(send, 302, headers, b"")
+
+
+async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes):
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, func, select, tuple_
+from sqlalchemy import Connection, Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alliance.attribution import Attribution, IssuedCoupon
@@ -83,6 +83,7 @@ def stored_digests(conn: Connection, member: str, external_ids: Collection[str])
 ORDER_COLUMNS = tuple(c.name for c in orders.c)
 _ORDER_UPSERT = 1
 _ENTRY_INSERT = 2
+_CLICK_INSERT = 3
 
 
 def order_row(
@@ -139,17 +140,19 @@ def upsert_orders(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
 # -- ledger -------------------------------------------------------------------------------
 
 
+_e = ledger_entries.c
+_BOOKED_FOR = (
+    select(_e.source_ref, _e.deal_id, _e.payer, _e.payee, _e.unit, func.sum(_e.amount_minor))
+    .where(_e.source_ref.in_(bindparam("refs", expanding=True)))
+    .group_by(_e.source_ref, _e.deal_id, _e.payer, _e.payee, _e.unit)
+)  # built once: every booking runs it
+
+
 def booked_for(conn: Connection, refs: Collection[str]) -> dict[str, dict[BookedKey, Decimal]]:
     """Net booked per source ref and ``(deal, payer, payee, unit)``."""
-    e = ledger_entries.c
     result: dict[str, dict[BookedKey, Decimal]] = defaultdict(dict)
     for chunk in _chunks(list(refs)):
-        rows = conn.execute(
-            select(e.source_ref, e.deal_id, e.payer, e.payee, e.unit, func.sum(e.amount_minor))
-            .where(e.source_ref.in_(chunk))
-            .group_by(e.source_ref, e.deal_id, e.payer, e.payee, e.unit)
-        )
-        for ref, deal, payer, payee, unit, minor in rows:
+        for ref, deal, payer, payee, unit, minor in conn.execute(_BOOKED_FOR, {"refs": chunk}):
             result[ref][(deal, payer, payee, unit)] = from_minor(int(minor), unit)
     return result
 
@@ -225,8 +228,11 @@ def net_for(conn: Connection, refs: Collection[str]) -> dict[tuple[str, BookedKe
 # -- periods, clicks, coupons, agreement versions --------------------------------------
 
 
+_CLOSED_PERIODS = select(periods.c.period)
+
+
 def closed_periods(conn: Connection) -> frozenset[str]:
-    return frozenset(conn.execute(select(periods.c.period)).scalars())
+    return frozenset(conn.execute(_CLOSED_PERIODS).scalars())
 
 
 def close_period(conn: Connection, period: str, at: datetime | None = None) -> bool:
@@ -260,25 +266,29 @@ def clicks_by_id(conn: Connection, ids: Collection[str]) -> dict[str, Click]:
     return found
 
 
+CLICK_COLUMNS = tuple(c.name for c in clicks.c)
+
+
 def insert_clicks(conn: Connection, new_clicks: Iterable[Click]) -> None:
+    """Store clicks; an id already stored is skipped (ids are random, so a repeat is a retry)."""
     rows = [
-        {
-            "id": c.id,
-            "source_member": c.source_member,
-            "target_member": c.target_member,
-            "deal_id": c.deal_id,
-            "product_id": c.product_id,
-            "placement": c.placement,
-            "clicked_at": c.clicked_at,
-            "visitor_key": c.visitor_key,
-            "agent_class": c.agent_class,
-            "valid": c.valid,
-            "invalid_reason": c.invalid_reason,
-        }
+        (  # in CLICK_COLUMNS order
+            c.id,
+            c.source_member,
+            c.target_member,
+            c.deal_id,
+            c.product_id,
+            c.placement,
+            c.clicked_at,
+            c.visitor_key,
+            c.agent_class,
+            c.valid,
+            c.invalid_reason,
+        )
         for c in new_clicks
     ]
-    if rows:
-        conn.execute(_insert(conn, clicks).on_conflict_do_nothing(), rows)
+    stmt = _insert(conn, clicks).on_conflict_do_nothing()
+    bulk.execute_many(conn, _CLICK_INSERT, stmt, CLICK_COLUMNS, rows)
 
 
 def gift_coupons_for(

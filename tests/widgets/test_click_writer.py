@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from alliance.storage.schema import clicks, ledger_entries
@@ -18,10 +19,11 @@ CLAIM = LinkClaim(
 )
 
 
+@pytest.mark.parametrize("inline", [True, False], ids=["on the loop", "on a thread"])
 def test_many_clicks_at_once_are_stored_and_a_repeat_in_the_same_batch_is_a_duplicate(
-    engine, agreement
+    engine, agreement, inline
 ) -> None:
-    writer = ClickWriter(engine, agreement, ClickJudge(agreement))
+    writer = ClickWriter(engine, agreement, ClickJudge(agreement), inline=inline)
     visitors = [f"visitor-{n:03d}" for n in range(40)] + ["visitor-000"]  # one repeat
     pending = [
         PendingClick(CLAIM, f"click-{n:03d}", visitor, "browser", AT)
@@ -55,7 +57,35 @@ def test_a_failed_batch_fails_every_waiting_click_and_stores_none(sqlite_engine,
     good = PendingClick(CLAIM, "good", "visitor-a", "browser", AT)
     broken = PendingClick(CLAIM, "broken", "visitor-b", "browser", AT.replace(tzinfo=None))
     waiters = [(threading.Event(), []), (threading.Event(), [])]
-    writer.write_batch([(good, None, waiters[0]), (broken, None, waiters[1])])
+    writer.write_batch([(good, waiters[0]), (broken, waiters[1])])
     assert all(done.is_set() and failure for done, failure in waiters)  # neither gets a 302
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(clicks.c.id)).scalars().all() == []
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["on the loop", "on a thread"])
+def test_requests_waiting_on_a_failed_batch_all_fail_and_nothing_is_stored(
+    sqlite_engine, agreement, inline
+) -> None:
+    writer = ClickWriter(sqlite_engine, agreement, ClickJudge(agreement), inline=inline)
+    clicks_ = [PendingClick(CLAIM, f"ok-{n}", f"visitor-{n}", "browser", AT) for n in range(5)]
+    clicks_.append(PendingClick(CLAIM, "naive", "visitor-x", "browser", AT.replace(tzinfo=None)))
+
+    async def all_at_once() -> list[object]:
+        return await asyncio.gather(*(writer.record(c) for c in clicks_), return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(all_at_once())
+    finally:
+        writer.stop()
+    assert all(isinstance(o, Exception) for o in outcomes)  # no request gets its 302
+    assert len({id(o) for o in outcomes}) == 1  # they all learn of the batch's one failure
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(clicks.c.id)).scalars().all() == []
+
+
+def test_the_writer_writes_on_the_loop_for_sqlite_and_on_a_thread_for_postgres(
+    sqlite_engine, postgres_engine, agreement
+) -> None:
+    assert ClickWriter(sqlite_engine, agreement, ClickJudge(agreement)).inline
+    assert not ClickWriter(postgres_engine, agreement, ClickJudge(agreement)).inline

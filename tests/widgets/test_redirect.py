@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
@@ -78,6 +80,7 @@ def client(engine: Engine, agreement: Agreement) -> Iterator[TestClient]:
                 product("wang", "667", "https://wang.example.evil.example/phish"),
                 product("wang", "668", "https://WANG.example:8443/p/other-port"),
                 product("zhao", "301", "https://zhao.example/shoot"),
+                product("wang", "207", "https://wang.example/产品/婴儿洗衣液?size=大"),
             ],
         )
     app = create_app(test_settings(), agreement=agreement, engine=engine)
@@ -123,6 +126,26 @@ def test_the_raw_ip_address_is_never_stored(client, engine) -> None:
     assert len(click["visitor_key"]) == 32 and VISITOR_IP not in click["visitor_key"]
     assert not any(VISITOR_IP in str(value) for value in click.values())
     assert not any(BROWSER in str(value) for value in click.values())
+
+
+def test_a_product_page_with_chinese_characters_is_sent_percent_encoded(client, engine):
+    answer = client.get(f"/r/{token('li', 'wang', '207', 'li-wang')}")
+    assert answer.status_code == 302
+    location = answer.headers["location"]
+    assert location.isascii()
+    assert location.startswith(
+        "https://wang.example/%E4%BA%A7%E5%93%81/%E5%A9%B4%E5%84%BF%E6%B4%97%E8%A1%A3%E6%B6%B2"
+        "?size=%E5%A4%A7&utm_source=alliance&utm_medium=article&utm_campaign=li-wang"
+    )
+    assert len(rows(engine)) == 1
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_a_tracked_link_only_answers_get_and_head(client, engine, method) -> None:
+    answer = client.request(method, f"/r/{token('li', 'wang', '205', 'li-wang')}")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, HEAD"
+    assert "location" not in answer.headers and rows(engine) == []
 
 
 def test_every_click_gets_its_own_id(client, engine) -> None:
@@ -267,3 +290,21 @@ def test_utm_merge_replaces_every_utm_value_and_keeps_the_rest_byte_for_byte() -
 )
 def test_only_the_members_own_store_host_is_a_destination(url: str, ok: bool) -> None:
     assert same_store(url, "https://wang.example") is ok
+
+
+@given(
+    path=st.text(alphabet="abc/-_.~%", max_size=20),
+    query=st.text(alphabet="abc=&%+_utmUTM", max_size=30),
+    values=st.lists(st.text(max_size=20), min_size=3, max_size=3),
+)
+def test_utm_values_can_never_move_a_redirect_off_the_store(path, query, values) -> None:
+    store = "https://wang.example"
+    url = f"{store}/{path}?{query}"
+    if not same_store(url, store):
+        return
+    placement, deal_id, click_id = values
+    merged = merge_utm(url, placement=placement, deal_id=deal_id, click_id=click_id)
+    assert same_store(merged, store)
+    parsed = parse_qs(urlsplit(merged).query, keep_blank_values=True)
+    assert parsed["utm_medium"][-1] == placement and parsed["utm_campaign"][-1] == deal_id
+    assert parsed["utm_content"][-1] == click_id

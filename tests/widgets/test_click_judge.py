@@ -1,0 +1,110 @@
+"""The click judge: a batch judged with two queries gets exactly the verdicts that judging its
+clicks one at a time (each stored before the next) would give."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+
+from alliance.agreement import Agreement
+from alliance.clicks import Click
+from alliance.storage import repository as repo
+from alliance.storage.schema import clicks
+from widgets.visitors import BOT, BROWSER, Candidate, ClickJudge, Verdict
+
+START = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+PER_CLICK, PER_ORDER = "li-zhao", "li-wang"  # li-zhao: per click, 24 h duplicate window
+
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["visitor-a", "visitor-b", "visitor-c"]),
+        st.sampled_from([PER_CLICK, PER_CLICK, PER_ORDER]),
+        st.sampled_from([BROWSER, BROWSER, BROWSER, BOT]),
+        st.sampled_from([0.0, 0.001, 2.0, 30.0, 59.0, 61.0, 3600.0, 86_401.0]),  # gap (s)
+        st.booleans(),  # does a new batch start here?
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def _candidates(drawn: list[tuple[str, str, str, float, bool]]) -> list[list[Candidate]]:
+    batches: list[list[Candidate]] = []
+    at = START
+    for visitor, deal, agent, gap, new_batch in drawn:
+        at += timedelta(seconds=gap)
+        if new_batch or not batches:
+            batches.append([])
+        batches[-1].append(Candidate(deal, visitor, agent, at))
+    return batches
+
+
+def _store(engine: Engine, judged: list[tuple[Candidate, Verdict]], start: int) -> None:
+    with engine.begin() as conn:
+        repo.insert_clicks(
+            conn,
+            [
+                Click(
+                    id=f"c{start + n}",
+                    source_member="li",
+                    target_member="zhao" if c.deal_id == PER_CLICK else "wang",
+                    deal_id=c.deal_id,
+                    clicked_at=c.at,
+                    visitor_key=c.visitor,
+                    agent_class=c.agent,
+                    valid=v.valid,
+                    invalid_reason=v.reason,
+                )
+                for n, (c, v) in enumerate(judged)
+            ],
+        )
+
+
+def _run(engine: Engine, judge: ClickJudge, batches: list[list[Candidate]]) -> list[Verdict]:
+    with engine.begin() as conn:
+        conn.execute(clicks.delete())
+    verdicts: list[Verdict] = []
+    for batch in batches:
+        with engine.connect() as conn:
+            found = judge.judge_batch(conn, batch)
+        _store(engine, list(zip(batch, found, strict=True)), len(verdicts))
+        verdicts += found
+    return verdicts
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(drawn=steps)
+def test_batched_verdicts_equal_one_at_a_time_verdicts(
+    engine: Engine, agreement: Agreement, drawn
+) -> None:
+    judge = ClickJudge(agreement, per_minute=3)
+    batches = _candidates(drawn)
+    batched = _run(engine, judge, batches)
+    one_by_one = _run(engine, judge, [[c] for batch in batches for c in batch])
+    assert batched == one_by_one
+
+
+def test_reasons_bot_then_rate_then_duplicate(engine: Engine, agreement: Agreement) -> None:
+    judge = ClickJudge(agreement, per_minute=3)
+    second = timedelta(seconds=1)
+    batch = [
+        Candidate(PER_CLICK, "v", BROWSER, START),  # paid
+        Candidate(PER_CLICK, "v", BROWSER, START + second),  # same deal within 24 h
+        Candidate(PER_ORDER, "v", BROWSER, START + 2 * second),  # per order: always valid
+        Candidate(PER_CLICK, "v", BROWSER, START + 3 * second),  # 3 clicks in a minute
+        Candidate(PER_CLICK, "w", BOT, START),  # a bot is never paid
+        Candidate(PER_CLICK, "v", BROWSER, START + timedelta(hours=25)),  # a new window
+    ]
+    assert _run(engine, judge, [batch]) == [
+        Verdict(True),
+        Verdict(False, "duplicate"),
+        Verdict(True),
+        Verdict(False, "rate-limited"),
+        Verdict(False, "bot"),
+        Verdict(True),
+    ]
