@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -103,6 +104,15 @@ def create_app(
     app.state.redirector = redirector
     app.state.webhooks = receiver_from(engine, agreement, secret, settings.redis_url, environ)
     return app
+
+
+def served_app() -> Any:
+    """What ``alliance serve`` runs in each server process: the app from the environment's
+    settings, believing ``X-Forwarded-For`` only from ``ALLIANCE_TRUSTED_PROXIES``."""
+    from granian.utils.proxies import wrap_asgi_with_proxy_headers
+
+    trusted = os.environ.get("ALLIANCE_TRUSTED_PROXIES", "127.0.0.1")
+    return wrap_asgi_with_proxy_headers(create_app(), trusted_hosts=trusted)
 
 
 IMPRESSIONS_FLUSH_SECONDS = 30.0

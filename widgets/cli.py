@@ -23,29 +23,39 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes."
 )
+@click.option(
+    "--trusted-proxies",
+    envvar="ALLIANCE_TRUSTED_PROXIES",
+    default="127.0.0.1",
+    show_default=True,
+    help="Comma-separated addresses (or networks) whose X-Forwarded-For is believed: your "
+    "reverse proxy. Visitors are told apart by the address this yields.",
+)
 @friendly
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve tracked links, webhooks and partner blocks (uvicorn)."""
-    import uvicorn
+def serve(host: str, port: int, workers: int, trusted_proxies: str) -> None:
+    """Serve tracked links, webhooks and partner blocks (granian: bench/clicks.py chose it)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
 
     from widgets.app import create_app
 
     settings = current_settings()
-    app = create_app(settings)  # fails here, with a clear message, on bad settings
-    if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
-        return
-    app.state.engine.dispose()  # each worker process opens its own
+    create_app(settings).state.engine.dispose()  # a clear message here on bad settings
+    # each server process builds the app from the environment (widgets.app.served_app)
     os.environ["ALLIANCE_CONFIG"] = str(settings.config_path)
-    uvicorn.run(
-        "widgets.app:create_app",
+    os.environ["ALLIANCE_DATABASE_URL"] = settings.database_url
+    os.environ["ALLIANCE_TRUSTED_PROXIES"] = trusted_proxies
+    click.echo(f"serving on http://{host}:{port} ({workers} process(es)); Ctrl-C stops")
+    Granian(
+        "widgets.app:served_app",
         factory=True,
-        host=host,
+        address=host,
         port=port,
+        interface=Interfaces.ASGI,
         workers=workers,
-        log_level="info",
-        proxy_headers=True,
-    )
+        log_level=LogLevels.info,
+    ).serve()
 
 
 @click.command()
