@@ -28,308 +28,29 @@ client at ~100 % of a core means the numbers are a floor for the server, not its
 from __future__ import annotations
 
 import argparse
-import asyncio
 import multiprocessing
 import os
-import random
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-EXAMPLE = ROOT / "examples" / "alliance.toml"
-SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"
-LINKS = [  # (source, target, deal): every deal kind the example agreement has
-    ("li", "wang", "li-wang"),  # percent: click always valid
-    ("li", "zhao", "li-zhao"),  # per click: judged, valid clicks booked in the ledger
-    ("wang", "li", "wang-li"),
-    ("wang", "zhang", "wang-zhang"),
-    ("zhang", "zhao", "zhang-zhao"),  # swap
-]
-PRODUCTS_PER_MEMBER = 40
-PLACEMENTS = ("product", "cart", "thankyou", "article")
-BARE_LOCATION = (
-    b"https://zhao.example/product/item-7/?utm_source=alliance&utm_medium=article"
-    b"&utm_campaign=li-zhao&utm_content=AAAAAAAAAAAAAAAAAAAAAA"
+from bench.clicks_apps import (
+    ENV_CLOCK,
+    ENV_DB,
+    click_tokens,
+    database_counts,
+    prepare_database,
 )
-ENV_DB = "BENCH_CLICKS_DATABASE_URL"
-ENV_CLOCK = "BENCH_CLICKS_CLOCK"  # "real" | "frozen" | "jumping"
-
-
-# --- the servers' apps (imported by uvicorn / granian in their own processes) ---------------
-
-
-async def bare_app(scope: dict, receive: Any, send: Any) -> None:
-    """The ceiling: the same 302 (Location, no-store), no work at all."""
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        return await send({"type": "lifespan.shutdown.complete"})
-    headers = [(b"location", BARE_LOCATION), (b"cache-control", b"no-store")]
-    await send({"type": "http.response.start", "status": 302, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
-
-
-class JumpingClock:
-    """A clock that moves one rotation slot (60 s) per call: every block request is cold."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        self.now += 60.0
-        return self.now
-
-
-def alliance_app() -> Any:
-    """The real app (``widgets.app.create_app``) on the database the bench prepared."""
-    from alliance.settings import Settings
-    from widgets.app import create_app
-
-    settings = Settings(config_path=EXAMPLE, database_url=os.environ[ENV_DB], secret=SECRET)
-    app = create_app(settings)
-    clock = os.environ.get(ENV_CLOCK, "real")
-    if clock == "frozen":  # warm blocks stay in one slot however long the run
-        frozen = time.time()
-        app.state.clock = lambda: frozen
-    elif clock == "jumping":
-        app.state.clock = JumpingClock()
-    return app
-
-
-# --- preparing a database -------------------------------------------------------------------
-
-
-def prepare_database(url: str) -> None:
-    """Migrate and seed products for every member (published, in stock, on its own store)."""
-    from alliance.agreement.parse import load_agreement
-    from alliance.storage.catalog import upsert_products
-    from alliance.storage.database import open_database
-    from connector.woocommerce.product_fixtures import woo_product
-    from connector.woocommerce.products import map_product
-
-    agreement = load_agreement(EXAMPLE)
-    engine = open_database(url)
-    items = []
-    for k, (member, info) in enumerate(sorted(agreement.members.items()), start=1):
-        for n in range(PRODUCTS_PER_MEMBER):
-            raw = woo_product(1000 * k + n, name=f"{member} item {n}", site=info.url)
-            items.append(map_product(raw, member))
-    with engine.begin() as conn:
-        upsert_products(conn, items)
-    engine.dispose()
-
-
-def click_tokens() -> list[str]:
-    """Signed tokens over every (link, product, placement): the paths clients cycle over."""
-    from alliance.agreement.parse import load_agreement
-    from widgets.links import LinkClaim, link_key, sign_link
-
-    members = sorted(load_agreement(EXAMPLE).members)
-    key = link_key(SECRET.encode())
-    tokens = []
-    for source, target, deal in LINKS:
-        k = members.index(target) + 1
-        for n in range(PRODUCTS_PER_MEMBER):
-            for placement in PLACEMENTS:
-                claim = LinkClaim(source, target, str(1000 * k + n), placement, deal)
-                tokens.append(sign_link(key, claim))
-    random.Random(5).shuffle(tokens)
-    return tokens
-
-
-def database_counts(url: str) -> dict[str, int]:
-    from sqlalchemy import func, select
-
-    from alliance.storage.database import create_database_engine
-    from alliance.storage.schema import clicks, ledger_entries
-
-    engine = create_database_engine(url)
-    with engine.connect() as conn:
-        out = {"clicks": conn.execute(select(func.count()).select_from(clicks)).scalar_one()}
-        for reason, count in conn.execute(
-            select(clicks.c.invalid_reason, func.count()).group_by(clicks.c.invalid_reason)
-        ):
-            out[f"  {reason or 'valid'}"] = count
-        query = select(func.count()).select_from(ledger_entries)
-        out["ledger entries"] = conn.execute(query).scalar_one()
-    engine.dispose()
-    return out
-
-
-# --- the load generator (its own process) ---------------------------------------------------
-
-
-@dataclass
-class LoadSpec:
-    port: int
-    connections: int
-    seconds: float
-    warmup: float
-    kind: str  # "click" | "path"
-    paths: list[str] = field(default_factory=list)
-    headers: str = ""
-    client_id: int = 0
-
-
-async def _one_connection(spec: LoadSpec, index: int, warm_until: float, deadline: float, out):
-    latencies, statuses = out
-    reader, writer = await asyncio.open_connection("127.0.0.1", spec.port)
-    host = f"Host: 127.0.0.1:{spec.port}\r\n"
-    paths = spec.paths
-    n = index * 7919
-    tag = f"{spec.client_id}.{index}"
-    try:
-        while True:
-            start = time.perf_counter()
-            if start >= deadline:
-                return
-            path = paths[n % len(paths)]
-            if spec.kind == "click":  # a distinct visitor per click
-                extra = f"User-Agent: {BROWSER} Safari/537.36 bench/{tag}.{n}\r\n"
-            else:
-                extra = spec.headers
-            n += 1
-            writer.write(f"GET {path} HTTP/1.1\r\n{host}{extra}\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            lowered = head.lower()
-            at = lowered.find(b"\r\ncontent-length:")
-            if at >= 0:
-                end = lowered.index(b"\r\n", at + 2)
-                length = int(lowered[at + 17 : end])
-                if length:
-                    await reader.readexactly(length)
-            elif b"transfer-encoding: chunked" in lowered:
-                while True:
-                    size = int((await reader.readline()).split(b";")[0], 16)
-                    await reader.readexactly(size + 2)
-                    if size == 0:
-                        break
-            if start >= warm_until:
-                latencies.append(time.perf_counter() - start)
-                statuses[int(head[9:12])] += 1
-    finally:
-        writer.close()
-
-
-async def _load(spec: LoadSpec) -> tuple[list[float], Counter]:
-    out: tuple[list[float], Counter] = ([], Counter())
-    begin = time.perf_counter()
-    warm_until, deadline = begin + spec.warmup, begin + spec.warmup + spec.seconds
-    await asyncio.gather(
-        *(_one_connection(spec, i, warm_until, deadline, out) for i in range(spec.connections))
-    )
-    return out
-
-
-def run_load(spec: LoadSpec) -> tuple[list[float], Counter, float]:
-    """Entry point of a load-generator process: latencies (s), statuses, share of a core used."""
-    cpu, wall = time.process_time(), time.perf_counter()
-    latencies, statuses = asyncio.run(_load(spec))
-    return latencies, statuses, (time.process_time() - cpu) / (time.perf_counter() - wall)
-
-
-# --- servers --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_command(server: str, target: str, factory: bool, port: int, workers: int) -> list[str]:
-    python = sys.executable
-    if server == "uvicorn":
-        command = [python, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
-        command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-        return command + (["--factory"] if factory else [])
-    command = [python, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-    return command + (["--factory"] if factory else []) + [target]
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds of ``pid`` and all its descendants (live and reaped), from /proc."""
-    parents: dict[int, int] = {}
-    stats: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            text = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields_ = text[text.rindex(")") + 2 :].split()
-        parents[int(entry.name)] = int(fields_[1])
-        stats[int(entry.name)] = fields_
-    tick = os.sysconf("SC_CLK_TCK")
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        if p in stats:
-            total += sum(int(v) for v in stats[p][11:15]) / tick
-        todo += [c for c, parent in parents.items() if parent == p]
-    return total
-
-
-class Server:
-    def __init__(self, server: str, target: str, *, factory: bool, workers: int, env: dict):
-        self.port = free_port()
-        command = server_command(server, target, factory, self.port, workers)
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
-        self.process = subprocess.Popen(
-            command,
-            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-            cwd=ROOT,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    if sock.recv(16).startswith(b"HTTP/1.1"):
-                        time.sleep(0.5)  # let every worker come up
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.log.seek(0)
-        output = self.log.read().decode(errors="replace")
-        self.stop()
-        raise RuntimeError("server did not start:\n" + output)
-
-    def cpu(self) -> float:
-        return tree_cpu(self.process.pid)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
+from bench.load import LoadSpec, run_load
+from bench.servers import Server
 
 # --- measuring ------------------------------------------------------------------------------
 
@@ -405,7 +126,7 @@ def run_server(server: str, args: argparse.Namespace, work: Path, tokens: list[s
     block = "/w/li/product?variant=grid"
     block_headers = "Accept-Language: en-GB,en;q=0.8\r\n"
     # bare 302
-    bare = Server(server, "bench.clicks:bare_app", factory=False, workers=args.workers, env={})
+    bare = Server(server, "bench.clicks_apps:bare_app", factory=False, workers=args.workers, env={})
     try:
         specs = specs_for(args, bare.port, "click", click_paths)
         results.append(measure(bare, specs, (server, "bare 302")))
@@ -420,7 +141,11 @@ def run_server(server: str, args: argparse.Namespace, work: Path, tokens: list[s
             prepare_database(url)
             env = {ENV_DB: url, ENV_CLOCK: "real"}
             app = Server(
-                server, "bench.clicks:alliance_app", factory=True, workers=args.workers, env=env
+                server,
+                "bench.clicks_apps:alliance_app",
+                factory=True,
+                workers=args.workers,
+                env=env,
             )
             try:
                 specs = specs_for(args, app.port, "click", click_paths)
@@ -437,7 +162,7 @@ def run_server(server: str, args: argparse.Namespace, work: Path, tokens: list[s
     prepare_database(url)
     app = Server(
         server,
-        "bench.clicks:alliance_app",
+        "bench.clicks_apps:alliance_app",
         factory=True,
         workers=args.workers,
         env={ENV_DB: url, ENV_CLOCK: "frozen"},
@@ -454,7 +179,7 @@ def run_server(server: str, args: argparse.Namespace, work: Path, tokens: list[s
         app.stop()
     app = Server(
         server,
-        "bench.clicks:alliance_app",
+        "bench.clicks_apps:alliance_app",
         factory=True,
         workers=args.workers,
         env={ENV_DB: url, ENV_CLOCK: "jumping"},
@@ -502,18 +227,24 @@ def version_of(package: str) -> str:
         return "not installed"
 
 
+def per_request(result: Result) -> float:
+    """Server CPU microseconds per answered request (all its processes and threads)."""
+    return result.server_cpu / result.rate * 1e6 if result.rate else 0.0
+
+
 def report(results: list[Result], args: argparse.Namespace) -> None:
     print()
     print(
         f"{'server':8} {'configuration':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'client cpu':>10} {'server cpu':>10}  statuses"
+        f"{'client cpu':>10} {'server cpu':>10} {'us/req':>7}  statuses"
     )
     for r in results:
         statuses = " ".join(f"{k}:{v}" for k, v in sorted(r.statuses.items()))
         print(
             f"{r.server:8} {r.name:18} {r.rate:8.0f} {r.p50:8.2f} {r.p99:8.2f} "
-            f"{r.client_cpu:9.0%} {r.server_cpu:10.0%}  {statuses}"
+            f"{r.client_cpu:9.0%} {r.server_cpu:10.0%} {per_request(r):7.0f}  {statuses}"
         )
+    print("us/req: server CPU microseconds per request (all its processes and threads)")
     print()
     by = {(r.server, r.name): r for r in results}
     for server in dict.fromkeys(r.server for r in results):

@@ -19,10 +19,10 @@ import anyio
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from alliance.agreement import Agreement
 from alliance.settings import Settings
@@ -53,6 +53,14 @@ def _block_routes() -> list[Route]:
         Route("/w/{member}/{placement}", blocks.block_route, methods=["GET"]),
         Route("/embed.js", blocks.embed_route, methods=["GET"]),
     ]
+
+
+class AllianceApp(Starlette):
+    """Starlette, with tracked links (``/r/{token}``) answered before any other middleware:
+    they are the requests that come with every click (:class:`widgets.redirect.TrackedLinks`)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return TrackedLinks(super().build_middleware_stack(), self.state.redirector)
 
 
 def create_app(
@@ -93,11 +101,7 @@ def create_app(
         *_block_routes(),
     ]
     redirector = Redirector(engine, agreement, secret)
-    app = Starlette(
-        routes=routes,
-        middleware=[Middleware(TrackedLinks, redirector=redirector)],  # /r/{token}
-        lifespan=lifespan,
-    )
+    app = AllianceApp(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.agreement = agreement
     app.state.engine = engine

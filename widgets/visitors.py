@@ -62,7 +62,7 @@ def visitor_key_secret(secret: bytes) -> bytes:
 def visitor_key(key: bytes, ip: str, user_agent: str, day: date) -> str:
     """A keyed hash of the visitor for one UTC day; the raw IP never leaves this function."""
     message = "\x1f".join((day.isoformat(), ip or "", user_agent or "")).encode("utf-8", "replace")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:VISITOR_KEY_CHARS]
+    return hmac.digest(key, message, "sha256").hex()[:VISITOR_KEY_CHARS]
 
 
 @lru_cache(maxsize=AGENT_CACHE_SIZE)

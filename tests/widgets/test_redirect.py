@@ -21,7 +21,7 @@ from alliance.storage.schema import clicks, ledger_entries
 from tests.conftest import EXAMPLE, SECRET
 from widgets.app import create_app
 from widgets.links import LinkClaim, link_key, sign_link
-from widgets.redirect import merge_utm, same_store
+from widgets.redirect import ClickIds, merge_utm, same_store
 
 KEY = link_key(SECRET.encode())
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
@@ -308,3 +308,36 @@ def test_utm_values_can_never_move_a_redirect_off_the_store(path, query, values)
     parsed = parse_qs(urlsplit(merged).query, keep_blank_values=True)
     assert parsed["utm_medium"][-1] == placement and parsed["utm_campaign"][-1] == deal_id
     assert parsed["utm_content"][-1] == click_id
+
+
+def test_click_ids_are_unguessable_and_sort_by_time() -> None:
+    now = [1_764_000_000.0]
+    ids = ClickIds(ids_per_read=4, clock=lambda: now[0])
+    first = [ids() for _ in range(10)]  # the same millisecond: the random part differs
+    now[0] += 0.002
+    later = ids()
+    assert len(set(first)) == 10
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in [*first, later])
+    assert all(i[:12] == first[0][:12] for i in first)  # 48 bits of milliseconds
+    assert max(first) < later  # the key index grows at its right edge
+
+
+def test_a_click_that_cannot_be_stored_gets_a_500_and_no_redirect(
+    sqlite_engine: Engine, agreement: Agreement, caplog: pytest.LogCaptureFixture
+) -> None:
+    with sqlite_engine.begin() as conn:  # the disk refuses every click from now on
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON clicks "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    app = create_app(test_settings(), agreement=agreement, engine=sqlite_engine)
+    with TestClient(app, follow_redirects=False) as test_client:
+        answer = test_client.get(
+            f"/r/{token('li', 'wang', '205', 'li-wang')}", headers={"user-agent": BROWSER}
+        )
+        assert test_client.get("/healthz").status_code == 200  # the app goes on serving
+    assert answer.status_code == 500
+    assert "location" not in answer.headers and answer.headers["cache-control"] == "no-store"
+    assert "try again" in answer.text
+    assert rows(sqlite_engine) == [] and entries(sqlite_engine) == 0
+    assert "could not be recorded" in caplog.text
