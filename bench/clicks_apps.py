@@ -60,10 +60,11 @@ class JumpingClock:
 def alliance_app() -> Any:
     """The real app (``widgets.app.create_app``) on the database the bench prepared."""
     from alliance.settings import Settings
-    from widgets.app import create_app
+    from widgets.app import create_app, tune_collector
 
     settings = Settings(config_path=EXAMPLE, database_url=os.environ[ENV_DB], secret=SECRET)
     app = create_app(settings)
+    tune_collector()  # as `alliance serve` does
     clock = os.environ.get(ENV_CLOCK, "real")
     if clock == "frozen":  # warm blocks stay in one slot however long the run
         frozen = time.time()

@@ -8,6 +8,7 @@ installed alongside.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import os
@@ -116,7 +117,26 @@ def served_app() -> Any:
     from granian.utils.proxies import wrap_asgi_with_proxy_headers
 
     trusted = os.environ.get("ALLIANCE_TRUSTED_PROXIES", "127.0.0.1")
-    return wrap_asgi_with_proxy_headers(create_app(), trusted_hosts=trusted)
+    app = create_app()
+    tune_collector()
+    return wrap_asgi_with_proxy_headers(app, trusted_hosts=trusted)
+
+
+GC_THRESHOLDS = (20_000, 50, 100)
+"""The cyclic collector's thresholds in a server process (Python's are 700, 10, 10)."""
+
+
+def tune_collector() -> None:
+    """Fewer, cheaper pauses of the cyclic garbage collector in a server process.
+
+    Everything alive once the app is built (modules, templates, the agreement) is moved out
+    of the collector's sight (``gc.freeze``), and young objects are collected less often:
+    requests make few reference cycles, and each collection pause is added to the latency of
+    every request in flight (``bench/clicks.py``: about 10% more clicks per second).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 IMPRESSIONS_FLUSH_SECONDS = 30.0

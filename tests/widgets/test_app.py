@@ -223,3 +223,18 @@ def test_link_prints_a_tracked_url_for_a_deal_between_the_members(monkeypatch) -
     secretless = runner.invoke(link, ["--from", "li", "--to", "wang", "--product", "205"])
     assert secretless.exit_code == 1 and "ALLIANCE_SECRET" in secretless.output
     assert {c.name for c in COMMANDS} == {"serve", "link", "widget"}
+
+
+def test_a_server_process_freezes_what_is_alive_and_collects_young_objects_less_often():
+    import gc
+
+    from widgets.app import GC_THRESHOLDS, tune_collector
+
+    before = gc.get_threshold()
+    try:
+        tune_collector()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 1000  # modules, templates, the agreement...
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
