@@ -195,17 +195,25 @@ def book_clicks(
 def book_clicks_in(
     conn: Connection, agreement: Agreement, batch: list[Click], now: datetime
 ) -> int:
-    """:func:`book_clicks` inside the caller's transaction (the click writer batches them)."""
-    repo.insert_clicks(conn, batch)
+    """:func:`book_clicks` inside the caller's transaction (the click writer batches them).
+
+    Only valid clicks on per-click deals earn anything; a batch without one writes the clicks
+    and nothing else. A click's entries are only ever booked together with the click, so when
+    every click of the batch was new there is nothing booked to look up.
+    """
+    new = repo.insert_clicks(conn, batch)
+    earning = [(click, targets) for click in batch if (targets := click_targets(click, agreement))]
+    if not earning:
+        return 0
     closed = repo.closed_periods(conn)
-    booked = repo.booked_for(conn, [f"click:{c.id}" for c in batch])
+    refs = [f"click:{click.id}" for click, _ in earning]
+    booked = {} if new == len(batch) else repo.booked_for(conn, refs)
     entries = []
-    for click in batch:
-        ref = f"click:{click.id}"
+    for (click, targets), ref in zip(earning, refs, strict=True):
         fact = Fact(SourceKind.CLICK, ref, "click", click.clicked_at, f"click {click.id}")
         entries += plan_entries(
             fact,
-            click_targets(click, agreement),
+            targets,
             booked.get(ref, {}),
             timezone=agreement.settings.timezone,
             closed_periods=closed,

@@ -269,8 +269,9 @@ def clicks_by_id(conn: Connection, ids: Collection[str]) -> dict[str, Click]:
 CLICK_COLUMNS = tuple(c.name for c in clicks.c)
 
 
-def insert_clicks(conn: Connection, new_clicks: Iterable[Click]) -> None:
-    """Store clicks; an id already stored is skipped (ids are random, so a repeat is a retry)."""
+def insert_clicks(conn: Connection, new_clicks: Iterable[Click]) -> int:
+    """Store clicks; an id already stored is skipped (a repeat is a retry). Returns how many
+    were new."""
     rows = [
         (  # in CLICK_COLUMNS order
             c.id,
@@ -288,7 +289,7 @@ def insert_clicks(conn: Connection, new_clicks: Iterable[Click]) -> None:
         for c in new_clicks
     ]
     stmt = _insert(conn, clicks).on_conflict_do_nothing()
-    bulk.execute_many(conn, _CLICK_INSERT, stmt, CLICK_COLUMNS, rows)
+    return bulk.execute_many(conn, _CLICK_INSERT, stmt, CLICK_COLUMNS, rows)
 
 
 def gift_coupons_for(

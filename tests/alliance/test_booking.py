@@ -123,6 +123,16 @@ def test_valid_clicks_on_a_per_click_deal_are_booked_once_and_invalid_ones_never
     assert (balance.payer, balance.payee, balance.amount) == ("zhao", "li", Decimal("0.50"))
 
 
+def test_a_batch_mixing_a_stored_click_and_a_new_one_books_only_the_new_one(engine, agreement):
+    first = Click("clk-4", "li", "zhao", "li-zhao", T0)
+    second = Click("clk-5", "li", "zhao", "li-zhao", T0 + timedelta(minutes=1))
+    assert book_clicks(engine, agreement, [first]) == 1
+    assert book_clicks(engine, agreement, [first, second]) == 1  # a retry carrying a new one
+    assert book_clicks(engine, agreement, [Click("clk-6", "li", "wang", "li-wang", T0)]) == 0
+    (balance,) = period_balances(engine, "2026-12")
+    assert (balance.payer, balance.payee, balance.amount) == ("zhao", "li", Decimal("1.00"))
+
+
 def test_a_gift_pack_coupon_pays_the_trigger_member(engine, agreement):
     with engine.begin() as conn:
         conn.execute(
