@@ -23,6 +23,7 @@ class LoadSpec:
     paths: list[str] = field(default_factory=list)
     headers: str = ""
     client_id: int = 0
+    run: str = ""  # makes visitors distinct across runs on one database
 
 
 async def _one_connection(spec: LoadSpec, index: int, warm_until: float, deadline: float, out):
@@ -31,7 +32,7 @@ async def _one_connection(spec: LoadSpec, index: int, warm_until: float, deadlin
     host = f"Host: 127.0.0.1:{spec.port}\r\n"
     paths = spec.paths
     n = index * 7919
-    tag = f"{spec.client_id}.{index}"
+    tag = f"{spec.run}{spec.client_id}.{index}"
     try:
         while True:
             start = time.perf_counter()
