@@ -1,63 +1,37 @@
 """What partners did for a member: cards shown and valid clicks sent, per partner.
 
-Two grouped queries (one per table), the same on SQLite and PostgreSQL; the weighting itself
-is :func:`alliance.reciprocity.reciprocity_weights`.
+Read with the exchange view's own counts (:func:`alliance.storage.impressions.cards_shown`,
+:func:`alliance.storage.click_counts.clicks_counted`), so the weights and the report can
+never count differently; the weighting itself is
+:func:`alliance.reciprocity.reciprocity_weights`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from collections import Counter
+from datetime import date
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from alliance.exchange import Window
 from alliance.reciprocity import Given
-from alliance.storage.schema import clicks, impressions
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def cards_shown_for(
-    conn: Connection, member: str, first_day: date, last_day: date
-) -> dict[str, int]:
-    """``partner -> cards`` of ``member``'s products shown on each partner's pages."""
-    c = impressions.c
-    query = (
-        select(c.source_member, func.sum(c.cards))
-        .where(
-            c.partner == member,
-            c.source_member != member,
-            c.day >= first_day.isoformat(),
-            c.day <= last_day.isoformat(),
-        )
-        .group_by(c.source_member)
-    )
-    return {source: int(cards) for source, cards in conn.execute(query) if cards}
-
-
-def valid_clicks_for(
-    conn: Connection, member: str, first_day: date, last_day: date
-) -> dict[str, int]:
-    """``partner -> valid clicks`` each partner sent to ``member`` (UTC days, inclusive)."""
-    c = clicks.c
-    query = (
-        select(c.source_member, func.count())
-        .where(
-            c.target_member == member,
-            c.source_member != member,
-            c.valid.is_(True),
-            c.clicked_at >= _start_of(first_day),
-            c.clicked_at < _start_of(last_day + timedelta(days=1)),
-        )
-        .group_by(c.source_member)
-    )
-    return {source: int(count) for source, count in conn.execute(query)}
+from alliance.storage.click_counts import clicks_counted
+from alliance.storage.impressions import cards_shown
 
 
 def given_to(conn: Connection, member: str, first_day: date, last_day: date) -> dict[str, Given]:
     """``partner -> Given``: what each partner did for ``member`` from ``first_day`` to
     ``last_day`` (UTC, inclusive). Partners that did nothing are absent."""
-    cards = cards_shown_for(conn, member, first_day, last_day)
-    sent = valid_clicks_for(conn, member, first_day, last_day)
-    return {p: Given(cards.get(p, 0), sent.get(p, 0)) for p in sorted(cards.keys() | sent.keys())}
+    window = Window(first_day, last_day)
+    cards: Counter[str] = Counter()
+    shown = cards_shown(conn, first_day.isoformat(), last_day.isoformat(), member)
+    for (source, partner, _placement), count in shown.items():
+        if partner == member and source != member:
+            cards[source] += count
+    sent: Counter[str] = Counter()
+    counted = clicks_counted(conn, window.start, window.end, member)
+    for (source, target, _placement, valid, _reason), count in counted.items():
+        if valid and target == member and source != member:
+            sent[source] += count
+    partners = sorted(p for p in cards.keys() | sent.keys() if cards[p] or sent[p])
+    return {p: Given(cards[p], sent[p]) for p in partners}
