@@ -124,6 +124,17 @@ def block_etag(port: int, path: str) -> str:
     raise RuntimeError(f"no ETag on {path}: {data[:300]!r}")
 
 
+def alliance_server(server: str, args: argparse.Namespace, url: str, clock: str) -> Server:
+    """The real app on ``url`` under ``server``, its clock "real", "frozen" or "jumping"."""
+    return Server(
+        server,
+        "bench.clicks_apps:alliance_app",
+        factory=True,
+        workers=args.workers,
+        env={ENV_DB: url, ENV_CLOCK: clock},
+    )
+
+
 def run_server(server: str, args: argparse.Namespace, work: Path, tokens: list[str]) -> list:
     results = run_clicks(server, args, work, tokens)
     results += run_blocks(server, args, work)
@@ -145,13 +156,7 @@ def run_clicks(server: str, args: argparse.Namespace, work: Path, tokens: list[s
         running.append(("bare 302", bare, None))
         for db_name, url in databases:
             prepare_database(url)
-            app = Server(
-                server,
-                "bench.clicks_apps:alliance_app",
-                factory=True,
-                workers=args.workers,
-                env={ENV_DB: url, ENV_CLOCK: "real"},
-            )
+            app = alliance_server(server, args, url, "real")
             running.append((f"/r {db_name}", app, url))
         results: list[Result] = []
         for round_ in range(1, args.rounds + 1):
@@ -180,13 +185,7 @@ def run_blocks(server: str, args: argparse.Namespace, work: Path) -> list:
     # blocks: warm (frozen slot) 304 and 200, then cold (a new slot every request)
     url = f"sqlite:///{work / f'{server}-blocks.db'}"
     prepare_database(url)
-    app = Server(
-        server,
-        "bench.clicks_apps:alliance_app",
-        factory=True,
-        workers=args.workers,
-        env={ENV_DB: url, ENV_CLOCK: "frozen"},
-    )
+    app = alliance_server(server, args, url, "frozen")
     try:
         etag = block_etag(app.port, block)
         specs = specs_for(
@@ -197,13 +196,7 @@ def run_blocks(server: str, args: argparse.Namespace, work: Path) -> list:
         results.append(measure(app, specs, (server, "block 200 (warm)")))
     finally:
         app.stop()
-    app = Server(
-        server,
-        "bench.clicks_apps:alliance_app",
-        factory=True,
-        workers=args.workers,
-        env={ENV_DB: url, ENV_CLOCK: "jumping"},
-    )
+    app = alliance_server(server, args, url, "jumping")
     try:
         specs = specs_for(args, app.port, "path", [block], block_headers)
         results.append(measure(app, specs, (server, "block 200 (cold)")))
