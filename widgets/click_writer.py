@@ -62,8 +62,8 @@ class PendingClick:
     at: datetime
 
 
-Waiter = asyncio.Future[None] | tuple[threading.Event, list[BaseException]]
-"""Who waits for a click: a request on an event loop, or a thread (:meth:`record_now`)."""
+Waiter = asyncio.Future[None]
+"""The request waiting for its click to be committed."""
 
 _STOP = object()
 
@@ -104,19 +104,6 @@ class ClickWriter:
             self._ensure_started()
             self._queue.put((click, done))
         await done
-
-    def record_now(self, click: PendingClick) -> None:
-        """The same from synchronous code (a thread): blocks until committed."""
-        finished = threading.Event()
-        failure: list[BaseException] = []
-        if self.inline:
-            self.write_batch([(click, (finished, failure))])
-        else:
-            self._ensure_started()
-            self._queue.put((click, (finished, failure)))
-            finished.wait()
-        if failure:
-            raise failure[0]
 
     def stop(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -215,12 +202,7 @@ class ClickWriter:
             log.error("recording %d click(s) failed: %r", len(batch), exc)
             error = exc
         for _click, waiter in batch:
-            if isinstance(waiter, tuple):
-                finished, failure = waiter
-                if error is not None:
-                    failure.append(error)
-                finished.set()
-            elif self.inline:
+            if self.inline:
                 _resolve(waiter, error)
             else:
                 waiter.get_loop().call_soon_threadsafe(_resolve, waiter, error)

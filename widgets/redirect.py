@@ -225,15 +225,6 @@ class Redirector:
             return None  # never a redirect off the target's own store
         return Page.of(row.permalink)
 
-    def click(self, token: str, ip: str, user_agent: str) -> str | None:
-        """Record the click and return the URL to redirect to; None: answer 404."""
-        prepared = self.prepare(token, ip, user_agent)
-        if prepared is None:
-            return None
-        location, pending = prepared
-        self.writer.record_now(pending)
-        return location
-
     def prepare(self, token: str, ip: str, user_agent: str) -> tuple[str, PendingClick] | None:
         """Where the click goes and what to record (the writer records it), or None: 404."""
         found = self.destination(token)

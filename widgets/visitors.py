@@ -167,17 +167,6 @@ class ClickJudge:
         }
         """Per-click deals and their duplicate windows (zero: no duplicate check)."""
 
-    def judge(
-        self,
-        conn: Connection,
-        deal_id: str,
-        visitor: str,
-        agent: str,
-        now: datetime,
-    ) -> Verdict:
-        """One click against the table (:meth:`judge_batch` of one)."""
-        return self.judge_batch(conn, [Candidate(deal_id, visitor, agent, now)])[0]
-
     def judge_batch(self, conn: Connection, batch: Sequence[Candidate]) -> list[Verdict]:
         """Verdicts for ``batch`` in order; each click also sees the batch's earlier ones."""
         histories = self._histories(conn, batch)

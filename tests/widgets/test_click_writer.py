@@ -52,19 +52,6 @@ def test_many_clicks_at_once_are_stored_and_a_repeat_in_the_same_batch_is_a_dupl
     assert len(paid) == 40  # only valid clicks are paid on the per-click deal
 
 
-def test_a_failed_batch_fails_every_waiting_click_and_stores_none(sqlite_engine, agreement):
-    import threading
-
-    writer = ClickWriter(sqlite_engine, agreement, ClickJudge(agreement))
-    good = PendingClick(CLAIM, "good", "visitor-a", "browser", AT)
-    broken = PendingClick(CLAIM, "broken", "visitor-b", "browser", AT.replace(tzinfo=None))
-    waiters = [(threading.Event(), []), (threading.Event(), [])]
-    writer.write_batch([(good, waiters[0]), (broken, waiters[1])])
-    assert all(done.is_set() and failure for done, failure in waiters)  # neither gets a 302
-    with sqlite_engine.connect() as conn:
-        assert conn.execute(select(clicks.c.id)).scalars().all() == []
-
-
 @pytest.mark.parametrize("inline", [True, False], ids=["on the loop", "on a thread"])
 def test_requests_waiting_on_a_failed_batch_all_fail_and_nothing_is_stored(
     sqlite_engine, agreement, inline
