@@ -1,32 +1,55 @@
 # The two commands: `make demo` and `make test`. Each sets up what it needs first.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
+#
+# Installs come from uv.lock (exact versions and hashes for every platform), so a new release
+# of any dependency cannot change what a fresh machine installs. uv itself is pinned below and
+# bootstrapped with the standard library's venv and pip; `make lock` refreshes the lock.
+PYTHON     ?= python3
+UV_VERSION := 0.13.10
+VENV       := .venv
+BIN        := $(VENV)/bin
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+# uv syncs the project's own .venv with the interpreter make was given; never downloads one
+SYNC       := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen \
+              --python $(PYTHON) --quiet
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint lock clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet uv==$(UV_VERSION)
 
-# runtime install for the demo; the stamp is redone whenever pyproject.toml changes
-$(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --editable .
+# the demo needs the runtime packages only; --inexact leaves the test tools where they are
+$(VENV)/.runtime: pyproject.toml uv.lock | $(UV)
+	$(SYNC) --inexact
 	touch $@
 
-$(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --editable '.[test]'
-	touch $@
+# the test environment is exactly the lock's runtime and test packages
+$(VENV)/.test: pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra test
+	touch $@ $(VENV)/.runtime
 
 demo: $(VENV)/.runtime
 	$(BIN)/alliance demo
+	@echo
+	@echo "To run alliance yourself: source $(VENV)/bin/activate  (or call $(BIN)/alliance)"
 
 test: $(VENV)/.test
 	bash scripts/services.sh
 	bash scripts/browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+# every dependency to its newest release that pyproject.toml's ranges allow
+lock: | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) lock --upgrade --python $(PYTHON)
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/ledger.py
@@ -35,4 +58,4 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/clicks.py
 
 clean:
-	rm -rf $(VENV) alliance-demo .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) alliance-demo .pytest_cache .ruff_cache .hypothesis

@@ -80,9 +80,9 @@ def alliance_app() -> Any:
 def prepare_database(url: str) -> None:
     """Migrate and seed products for every member (published, in stock, on its own store)."""
     from alliance.agreement.parse import load_agreement
-    from alliance.storage.catalog import upsert_products
+    from alliance.services.catalog import upsert_products
     from alliance.storage.database import open_database
-    from connector.woocommerce.product_fixtures import woo_product
+    from connector.fixtures.products import woo_product
     from connector.woocommerce.products import map_product
 
     agreement = load_agreement(EXAMPLE)

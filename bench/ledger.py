@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import orjson
 
 from alliance.agreement.parse import load_agreement
-from alliance.booking import BookingResult, book_clicks
 from alliance.clicks import Click
+from alliance.services.booking import BookingResult, book_clicks
 from alliance.storage.database import open_database
 from alliance.storage.schema import gift_coupons
-from connector.woocommerce.fixtures import woo_order
+from connector.fixtures.orders import woo_order
 from connector.woocommerce.ingest import ingest_pages
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -62,7 +62,7 @@ def start_store(orders: int) -> tuple[subprocess.Popen, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [
-        sys.executable, "-c", "from connector.sandbox.cli import sandbox; sandbox()",
+        sys.executable, "-c", "from alliance.cli.sandbox_commands import sandbox; sandbox()",
         "serve", "--port", str(port), "--generate", str(orders),
         "--consumer-key", KEY, "--consumer-secret", KEY_SECRET,
     ]  # fmt: skip

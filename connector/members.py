@@ -15,8 +15,8 @@ from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
 from alliance.errors import ConfigError
+from alliance.services import sync_records as records
 from alliance.settings import Settings
-from alliance.storage import sync_records as records
 from connector.connect import open_store
 from connector.errors import NotConfigured, StoreError
 from connector.http import HttpPolicy

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from alliance.storage import catalog
-from alliance.storage import sync_records as records
+from alliance.services import catalog
+from alliance.services import sync_records as records
 from connector.pages import ONE_SECOND, identity, modified_at
 from connector.storefront import Storefront
 from connector.woocommerce.products import map_products

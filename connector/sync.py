@@ -29,10 +29,10 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
-from alliance.booking import BookingResult
 from alliance.errors import FatalError, OrderDataError
 from alliance.gcpause import collector_paused
-from alliance.storage import sync_records as records
+from alliance.services import sync_records as records
+from alliance.services.booking import BookingResult
 from connector.errors import StoreError
 from connector.fetch_process import PROCESS_THRESHOLD, EventSource, ProcessSource, ThreadSource
 from connector.pages import ChangedPage, Event, ListingDone, Notice, identity

@@ -63,7 +63,7 @@ def make_order(
 def shop_orders(start: int, count: int, coupon: str, base: datetime) -> list[dict]:
     """``count`` completed WooCommerce orders a minute apart from ``base``; every other one
     carries the referral ``coupon``."""
-    from connector.woocommerce.fixtures import woo_order
+    from connector.fixtures.orders import woo_order
 
     result = []
     for n in range(count):

@@ -41,7 +41,11 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_from_anywhere(tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     bin_dir = env_dir / "bin"
-    run(bin_dir / "python", "-m", "pip", "install", "-q", wheel, cwd=tmp_path)
+    # the locked versions (this environment's), so a new release elsewhere cannot fail this test
+    frozen = run(sys.executable, "-m", "pip", "freeze", "--exclude-editable", cwd=tmp_path)
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text(frozen)
+    run(bin_dir / "python", "-m", "pip", "install", "-q", "-c", constraints, wheel, cwd=tmp_path)
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

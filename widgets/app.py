@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import importlib
 import importlib.util
-import os
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,7 +28,7 @@ from alliance.agreement import Agreement
 from alliance.settings import Settings
 from alliance.storage.impressions import add_impressions
 from widgets.redirect import Redirector, TrackedLinks
-from widgets.webhook_route import receiver_from, webhook_route
+from widgets.webhook_route import QueueOrder, receiver_from, webhook_route
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -70,9 +69,11 @@ def create_app(
     agreement: Agreement | None = None,
     engine: Engine | None = None,
     environ: Mapping[str, str] | None = None,
+    queue_order: QueueOrder | None = None,
 ) -> Starlette:
     """The ASGI app. ``agreement`` and ``engine`` default to what ``settings`` names;
-    ``environ`` (default ``os.environ``) holds the members' webhook secrets and API keys."""
+    ``environ`` (default ``os.environ``) holds the members' webhook secrets and API keys;
+    ``queue_order`` hands webhook orders to the workers (without it they are synced inline)."""
     settings = settings or Settings.from_env()
     secret = settings.require_secret()
     if agreement is None:
@@ -107,19 +108,8 @@ def create_app(
     app.state.agreement = agreement
     app.state.engine = engine
     app.state.redirector = redirector
-    app.state.webhooks = receiver_from(engine, agreement, secret, settings.redis_url, environ)
+    app.state.webhooks = receiver_from(engine, agreement, secret, queue_order, environ)
     return app
-
-
-def served_app() -> Any:
-    """What ``alliance serve`` runs in each server process: the app from the environment's
-    settings, believing ``X-Forwarded-For`` only from ``ALLIANCE_TRUSTED_PROXIES``."""
-    from granian.utils.proxies import wrap_asgi_with_proxy_headers
-
-    trusted = os.environ.get("ALLIANCE_TRUSTED_PROXIES", "127.0.0.1")
-    app = create_app()
-    tune_collector()
-    return wrap_asgi_with_proxy_headers(app, trusted_hosts=trusted)
 
 
 GC_THRESHOLDS = (20_000, 50, 100)

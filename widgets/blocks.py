@@ -45,7 +45,7 @@ __all__ = [  # what other modules import from here; the rest lives in the module
     "Variant",
     "block_route",
     "embed_route",
-    "partner_deals",  # widgets/cli.py: lives in widgets.shelves
+    "partner_deals",  # alliance/cli/web_commands.py: lives in widgets.shelves
 ]
 
 MAX_AGE = 60

@@ -36,8 +36,8 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
-from alliance.booking import book_clicks_in
 from alliance.clicks import Click
+from alliance.services.booking import book_clicks_in
 from widgets.links import LinkClaim
 from widgets.visitors import Candidate, ClickJudge
 

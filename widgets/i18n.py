@@ -1,22 +1,26 @@
 """Languages of the partner block: English and Simplified Chinese, with Babel's gettext.
 
-The catalog lives in ``templates/i18n``: ``messages.pot`` (extracted from the templates),
-``zh_Hans/LC_MESSAGES/messages.po`` (the translation) and its compiled ``messages.mo``.
-Regenerate them with::
+The catalog lives in ``templates/i18n``: ``messages.pot`` (extracted from the templates) and
+``zh_Hans/LC_MESSAGES/messages.po`` (the translation). The ``.po`` is compiled in memory the
+first time a process needs it (a few milliseconds), so no compiled ``.mo`` is shipped that could
+fall out of step with its source or differ by the compiling tool's version. After changing a
+template's text::
 
     pybabel extract -F templates/i18n/babel.cfg -o templates/i18n/messages.pot templates
     pybabel update -i templates/i18n/messages.pot -d templates/i18n -l zh_Hans
-    pybabel compile -d templates/i18n
 
-(``tests/widgets/test_blocks.py`` checks that the shipped ``.mo`` equals a fresh compile.)
+(``tests/widgets/test_blocks.py`` checks that every message of the templates is translated.)
 """
 
 from __future__ import annotations
 
+import io
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from widgets.rendering import SHIPPED_TEMPLATES
@@ -92,15 +96,17 @@ def html_lang(locale: str) -> str:
 
 @cache
 def translations(locale: str) -> NullTranslations:
-    """The compiled catalog for ``locale`` (English is the source language: no catalog)."""
+    """The catalog for ``locale``, compiled from its ``.po`` (English is the source language)."""
     if locale == ENGLISH:
         return NullTranslations()
     if locale not in LOCALES:
         raise ValueError(f"no translations for {locale!r}; we have {', '.join(LOCALES)}")
-    catalog = Translations.load(str(CATALOG_DIR), [locale], DOMAIN)
-    if not isinstance(catalog, Translations):  # Babel returns NullTranslations when missing
-        raise FileNotFoundError(f"{mo_path(locale)} is missing: run pybabel compile")
-    return catalog
+    with po_path(locale).open("rb") as source:
+        catalog = read_po(source, locale=locale, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)  # fuzzy entries are left out, as pybabel compile does
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
 
 
 @cache
@@ -111,7 +117,3 @@ def babel_locale(locale: str) -> Locale:
 
 def po_path(locale: str) -> Path:
     return CATALOG_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-def mo_path(locale: str) -> Path:
-    return CATALOG_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.mo"

@@ -2,7 +2,7 @@
 
 The order of things is the contract: the token is verified and checked against the agreement;
 the destination is built and held to the target member's own store host (never an open
-redirect); only then is the click recorded durably (:func:`alliance.booking.book_clicks`),
+redirect); only then is the click recorded durably (:func:`alliance.services.booking.book_clicks`),
 and only after that commits does the shopper get the 302. Anything wrong before the click is
 recorded answers the 404 page, records nothing and redirects nowhere.
 """

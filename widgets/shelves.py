@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from alliance.agreement import Agreement
 from alliance.products import Product
-from alliance.storage.catalog import products_of
+from alliance.services.catalog import products_of
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,17 @@
 """``POST /webhooks/woocommerce/{member}``: verify a delivery, then sync (or queue) the order.
 
 The body is read raw (the signature covers those exact bytes) and capped at
-:data:`MAX_BODY` bytes. With ``ALLIANCE_REDIS_URL`` set, an order delivery is queued for the
-workers (202); without it, the order is fetched back from the store and booked inline (200).
-Either way the delivery's body is never booked: it only says which order to sync.
+:data:`MAX_BODY` bytes. When the app is handed a way to queue orders (the composition root does
+so with ``ALLIANCE_REDIS_URL`` set), an order delivery is queued for the workers (202); without
+one, the order is fetched back from the store and booked inline (200). Either way the
+delivery's body is never booked: it only says which order to sync.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,11 @@ MAX_BODY = 1024 * 1024
 """Bytes: WooCommerce order JSON is a few kilobytes; anything near a megabyte is not ours."""
 
 
+QueueOrder = Callable[[str, int], object]
+"""Hands one order to the workers: ``(member, order id)``. The web app imports no worker: the
+composition root gives it this when the alliance runs with Redis (``worker.queues``)."""
+
+
 class _TooLarge(Exception):
     pass
 
@@ -42,7 +48,7 @@ class WebhookReceiver:
     agreement: Agreement
     secret: bytes  # the alliance secret (customer keys), not a webhook secret
     environ: Mapping[str, str]
-    redis: Any = None  # a Redis client when ALLIANCE_REDIS_URL is set
+    queue_order: QueueOrder | None = None  # None: orders are synced inline
 
     def webhook_secret(self, member: str) -> str:
         return self.environ.get(self.agreement.members[member].webhook_secret_variable, "")
@@ -86,10 +92,8 @@ async def webhook_route(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
     if not isinstance(event, SyncOrder):
         return JSONResponse({"status": "ignored"})  # products: the next scheduled sync
-    if receiver.redis is not None:
-        from worker.queues import enqueue_order
-
-        await run_in_threadpool(enqueue_order, receiver.redis, member, event.order_id)
+    if receiver.queue_order is not None:
+        await run_in_threadpool(receiver.queue_order, member, event.order_id)
         return JSONResponse({"status": "queued"}, status_code=202)
     try:
         await run_in_threadpool(receiver.process_inline, member, event)
@@ -106,14 +110,9 @@ def receiver_from(
     engine: Any,
     agreement: Agreement,
     secret: bytes,
-    redis_url: str | None,
+    queue_order: QueueOrder | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> WebhookReceiver:
-    redis = None
-    if redis_url:
-        from redis import Redis
-
-        redis = Redis.from_url(redis_url)
     return WebhookReceiver(
-        engine, agreement, secret, os.environ if environ is None else environ, redis
+        engine, agreement, secret, os.environ if environ is None else environ, queue_order
     )

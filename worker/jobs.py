@@ -141,19 +141,6 @@ def process_order_job(member: str, order_id: int) -> dict[str, Any]:
     return outcome
 
 
-def schedule_syncs_job() -> dict[str, Any]:
-    """The schedule's tick: queue a sync of every member (each at most once)."""
-    from worker.queues import enqueue_syncs
-
-    ctx = context()
-    if ctx.redis is None:
-        return {"status": "no redis", "queued": 0}
-    queued = enqueue_syncs(ctx.redis, list(ctx.agreement.members))
-    outcome = {"status": "ok", "queued": len(queued), "members": queued}
-    log_job("schedule", outcome)
-    return outcome
-
-
 def settle_period_job() -> dict[str, Any]:
     """Slot for monthly settlement (its own issue): scheduled now, settles nothing yet."""
     outcome = {"status": "slot: settlement arrives with its issue; nothing was changed"}

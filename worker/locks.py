@@ -5,7 +5,7 @@ its TTL frees the member when the holder dies (SIGKILL, a lost machine). A lock 
 enough: a holder that stalls past the TTL (a long GC pause, a frozen VM) wakes up believing it
 still holds it. So each acquisition also takes a fencing token (an ``INCR``, always larger than
 the last), and every page the sync commits first records the token in the database
-(:func:`alliance.storage.sync_records.pass_fence`), refusing if a newer token already wrote.
+(:func:`alliance.services.sync_records.pass_fence`), refusing if a newer token already wrote.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
 from alliance.errors import RetriableError
+from alliance.services import sync_records as records
 from alliance.settings import Settings
-from alliance.storage import sync_records as records
 from connector.members import sync_one
 from connector.sync import Progress, SyncReport
 from worker.keys import key_for

@@ -1,7 +1,7 @@
 """The schedule, with RQ's own ``CronScheduler``: member syncs every N minutes, settlement
 monthly. No home-made cron loop when Redis is there (``alliance run`` is the no-Redis mode).
 
-The scheduler only enqueues ticks; the tick (:func:`worker.jobs.schedule_syncs_job`) queues
+The scheduler only enqueues ticks; the tick (:func:`schedule_syncs_job`) queues
 one sync per member under its unique id. So several ``alliance worker`` processes, each with a
 scheduler, still queue each member's sync once.
 """
@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from redis import Redis
 from rq.cron import CronScheduler
@@ -20,15 +21,27 @@ from rq.cron import CronScheduler
 from alliance.settings import Settings
 from worker import jobs
 from worker.keys import HOUSEKEEPING_QUEUE
+from worker.queues import enqueue_syncs
 
 SETTLEMENT_CRON = "0 3 1 * *"
 """03:00 UTC on the first of each month (the settlement slot)."""
 
 
+def schedule_syncs_job() -> dict[str, Any]:
+    """The schedule's tick: queue a sync of every member (each at most once)."""
+    ctx = jobs.context()
+    if ctx.redis is None:
+        return {"status": "no redis", "queued": 0}
+    queued = enqueue_syncs(ctx.redis, list(ctx.agreement.members))
+    outcome = {"status": "ok", "queued": len(queued), "members": queued}
+    jobs.log_job("schedule", outcome)
+    return outcome
+
+
 def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
     scheduler = CronScheduler(connection=redis, name="")
     scheduler.register(
-        jobs.schedule_syncs_job,
+        schedule_syncs_job,
         queue_name=HOUSEKEEPING_QUEUE,
         interval=settings.sync_interval_minutes * 60,
         result_ttl=0,

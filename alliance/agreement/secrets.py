@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from alliance.agreement.locate import Path
-
-if TYPE_CHECKING:
-    from alliance.agreement.fields import Report
 
 ENV_RE = re.compile(r"[A-Z][A-Z0-9_]*")
 _WOO_KEY = re.compile(r"(?<![A-Za-z0-9])c[ks]_[A-Za-z0-9]{20,}")
 _SECRET_WORDS = ("secret", "password", "token")
+
+
+class SecretReport(Protocol):
+    """Where found secrets are reported (``alliance.agreement.fields.Report`` is one)."""
+
+    def secret(self, path: Path, variable: str) -> None: ...
 
 
 def looks_secret(text: str) -> bool:
@@ -46,12 +49,12 @@ def default_credentials_env(member_id: str) -> str:
     return re.sub(r"[^A-Z0-9_]", "_", member_id.upper()) + "_WC"
 
 
-def find_secrets(report: Report, data: Mapping[str, Any], envs: Mapping[str, str]) -> None:
+def find_secrets(report: SecretReport, data: Mapping[str, Any], envs: Mapping[str, str]) -> None:
     """Report every credential written into the file, wherever it is."""
     _walk(report, data, (), envs)
 
 
-def _walk(report: Report, value: object, path: Path, envs: Mapping[str, str]) -> None:
+def _walk(report: SecretReport, value: object, path: Path, envs: Mapping[str, str]) -> None:
     if isinstance(value, dict):
         # Member ids and swap coupon stores are names of shops, not of settings.
         ids_here = path == ("members",) or (

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
+from connector.fixtures.orders import money
 from connector.sandbox import seed
 from connector.sandbox.collection import Collection
 from connector.sandbox.errors import RestError, decimal_param, invalid_id
 from connector.sandbox.posts import PostState
-from connector.woocommerce.fixtures import money
 
 COUPON_TYPES = ("percent", "fixed_cart", "fixed_product")
 

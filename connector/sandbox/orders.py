@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
+from connector.fixtures.orders import money, woo_date
 from connector.sandbox.collection import Collection
 from connector.sandbox.errors import RestError, decimal_param, invalid_id
 from connector.sandbox.posts import PostState
-from connector.woocommerce.fixtures import money, woo_date
 
 ORDER_STATUSES = (
     "pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.woocommerce.fixtures import woo_date
+from connector.fixtures.orders import woo_date
 
 
 class PostState:

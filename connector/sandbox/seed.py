@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from alliance.errors import BadInputError
-from connector.woocommerce.fixtures import DEFAULT_CREATED, woo_date, woo_order
+from connector.fixtures.orders import DEFAULT_CREATED, woo_date, woo_order
 
 _WP_DATE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?$"

@@ -6,8 +6,9 @@ reuse connections), optionally behind TLS, and answers ``/wp-json/wc/v3/...`` an
 validation errors, paging headers, authentication through ``connector.sandbox.auth``, and
 the faults of the plan in effect. Secrets never reach the request log.
 
-This module is the transport: sockets, TLS, the request log, dispatch to ``routes``, and the
-faults that act before or after a route runs. Parameters are read in ``params``/``listing``.
+This module is the transport: sockets, TLS, the request log, dispatch to ``routes`` (and to
+the products' images, ``images``), and the faults that act before or after a route runs.
+Parameters are read in ``params``/``listing``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from connector.sandbox import auth
 from connector.sandbox.auth import ApiKey
 from connector.sandbox.errors import RestError
 from connector.sandbox.faults import ERROR_STATUSES, Fault, FaultKind, FaultPlan, fault_answer
+from connector.sandbox.images import image_response
 from connector.sandbox.listing import ORDER_LIST_ARGS, options_document
 from connector.sandbox.params import params_from_pairs, without_secrets
 from connector.sandbox.response import JSON_TYPE, Response, json_response
@@ -145,6 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
             route = rest_route[-1]
         elif path == "/":
             return Response(200, _HOME_PAGE, content_type="text/html; charset=UTF-8")
+        elif self.command == "GET" and (image := site.state.image_at(path)) is not None:
+            return image_response(*image, self.headers.get("If-None-Match"))
         else:
             return Response(404, _HTML_404, content_type="text/html; charset=UTF-8")
         route = "/" + route.strip("/")

@@ -15,13 +15,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from connector.fixtures.orders import woo_date, woo_order
 from connector.sandbox import seed
 from connector.sandbox.collection import INDEXED_FIELDS, Collection, ListQuery
 from connector.sandbox.coupons import COUPON_TYPES, CouponState
 from connector.sandbox.errors import RestError, decimal_param, invalid_id
 from connector.sandbox.orders import NOTE_AUTHOR, ORDER_STATUSES, OrderState, refunded_total
 from connector.sandbox.products import ProductState
-from connector.woocommerce.fixtures import woo_date, woo_order
 
 __all__ = [  # what ``state`` offered before its parts had modules of their own
     "COUPON_TYPES",

@@ -6,7 +6,7 @@ order's revision; a document seen before is skipped before it is even mapped.
 
 CPU work (parse, digest, map) runs a page at a time, while the page's documents are still in
 the processor's cache; only the compact ``Order`` values are kept, and the database work runs
-once per batch of :data:`~alliance.booking.BATCH_SIZE` orders, in one transaction. The
+once per batch of :data:`~alliance.services.booking.BATCH_SIZE` orders, in one transaction. The
 cyclic garbage collector is paused per batch (see :mod:`alliance.gcpause`).
 """
 
@@ -21,10 +21,16 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
-from alliance.booking import BATCH_SIZE, BookingResult, batched, book_orders, stored_digests
 from alliance.errors import BadInputError, OrderDataError
 from alliance.gcpause import collector_paused
 from alliance.orders import Order
+from alliance.services.booking import (
+    BATCH_SIZE,
+    BookingResult,
+    batched,
+    book_orders,
+    stored_digests,
+)
 from connector.woocommerce.mapping import map_order
 
 

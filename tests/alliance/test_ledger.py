@@ -14,7 +14,7 @@ T0 = utc(2026, 12, 5, 2, 0)
 
 
 class Book:
-    """A tiny in-memory ledger that follows the same rules as alliance.booking."""
+    """A tiny in-memory ledger that follows the same rules as alliance.services.booking."""
 
     def __init__(self, agreement, closed=()):
         self.agreement = agreement

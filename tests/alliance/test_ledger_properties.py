@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from alliance.agreement import Base
 from alliance.attribution import Attribution, Evidence
-from alliance.booking import book_orders
 from alliance.commission import order_targets
 from alliance.orders import OrderStatus
-from alliance.reporting import close_period
+from alliance.services.booking import book_orders
+from alliance.services.reporting import close_period
 from alliance.storage import repository as repo
 from alliance.storage.database import open_database
 from alliance.storage.schema import metadata

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from alliance.cli import main
-from connector.woocommerce.fixtures import woo_order
+from connector.fixtures.orders import woo_order
 from tests.conftest import EXAMPLE, SECRET
 
 PAID = datetime(2026, 12, 3, 4, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ from typing import Any
 
 import requests
 
+from connector.fixtures.orders import woo_order
 from connector.sandbox.server import SandboxHandle
-from connector.woocommerce.fixtures import woo_order
 
 T0 = datetime(2026, 11, 1, 0, 0, 0, tzinfo=UTC)
 

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import Engine, text
 
 from alliance.privacy import customer_key
+from connector.fixtures.orders import PERSONAL_STRINGS, distinctive_customer, woo_order
 from connector.http import HttpPolicy, StoreClient
 from connector.sandbox.server import start_sandbox
 from connector.sync import sync_member
-from connector.woocommerce.fixtures import PERSONAL_STRINGS, distinctive_customer, woo_order
 from connector.woocommerce.store import WooCommerceStore
 from tests.conftest import SECRET
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from alliance.errors import BadInputError, OrderDataError
 from alliance.storage.schema import ledger_entries, orders
-from connector.woocommerce.fixtures import distinctive_customer, woo_order
+from connector.fixtures.orders import distinctive_customer, woo_order
 from connector.woocommerce.ingest import ingest_orders, ingest_pages, source_digest
 from tests.conftest import SECRET
 

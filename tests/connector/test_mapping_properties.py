@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from alliance.errors import OrderDataError
 from alliance.orders import Order
-from connector.woocommerce.fixtures import woo_order
+from connector.fixtures.orders import woo_order
 from connector.woocommerce.mapping import map_order
 
 SECRET = b"alliance-test-secret"

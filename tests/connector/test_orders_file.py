@@ -11,8 +11,8 @@ import pytest
 
 from alliance.errors import BadInputError, OrderDataError
 from alliance.orders import Order
+from connector.fixtures.orders import woo_order
 from connector.woocommerce.files import read_orders_file
-from connector.woocommerce.fixtures import woo_order
 from connector.woocommerce.mapping import map_order, map_orders
 
 SECRET = b"alliance-test-secret"

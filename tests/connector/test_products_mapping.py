@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from alliance.errors import BadInputError
 from alliance.products import Product, ProductDataError, StockStatus, is_web_url
+from connector.fixtures.products import slugify, woo_product
 from connector.woocommerce.fields import _CONTROL
-from connector.woocommerce.product_fixtures import slugify, woo_product
 from connector.woocommerce.products import (
     CATEGORIES_MAX,
     NAME_MAX,

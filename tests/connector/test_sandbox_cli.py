@@ -16,7 +16,12 @@ import woocommerce
 from tests.connector.sandbox_fixtures import store_orders
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN = [sys.executable, "-c", "from connector.sandbox.cli import sandbox; sandbox()", "serve"]
+RUN = [
+    sys.executable,
+    "-c",
+    "from alliance.cli.sandbox_commands import sandbox; sandbox()",
+    "serve",
+]
 
 
 def _free_port() -> int:

@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 
 from connector.errors import AuthFailed, BadResponse, NotFound, RateLimited, StoreUnavailable
+from connector.fixtures.orders import woo_order
 from connector.http import HttpPolicy, StoreClient
 from connector.sandbox.auth import generate_key
 from connector.sandbox.server import start_sandbox
 from connector.storefront import NewCoupon
-from connector.woocommerce.fixtures import woo_order
 from connector.woocommerce.store import WooCommerceStore
 
 BASE = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)

@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from alliance.storage import sync_records as records
+from alliance.services import sync_records as records
 from alliance.storage.database import open_database
 from alliance.storage.schema import ledger_entries, orders, products
 from connector.errors import AuthFailed, BadResponse
+from connector.fixtures.orders import woo_order
+from connector.fixtures.products import woo_product
 from connector.http import HttpPolicy, StoreClient
 from connector.sandbox.server import start_sandbox
 from connector.sync import sync_member
-from connector.woocommerce.fixtures import woo_order
 from connector.woocommerce.ingest import ingest_orders
-from connector.woocommerce.product_fixtures import woo_product
 from connector.woocommerce.store import WooCommerceStore
 from tests.conftest import SECRET
 

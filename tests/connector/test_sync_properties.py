@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from alliance.agreement.parse import load_agreement
 from alliance.storage.database import open_database
+from connector.fixtures.orders import woo_order
 from connector.http import HttpPolicy, StoreClient
 from connector.sandbox.server import start_sandbox
 from connector.sync import sync_member
-from connector.woocommerce.fixtures import woo_order
 from connector.woocommerce.store import WooCommerceStore
 from tests.conftest import EXAMPLE, SECRET
 from tests.connector.test_sync import expected_from, ledger, snapshots

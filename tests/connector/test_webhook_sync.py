@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from alliance.storage.schema import ledger_entries, orders
+from connector.fixtures.orders import woo_order
 from connector.http import StoreClient
 from connector.sandbox.server import start_sandbox
 from connector.sync import handle_webhook
-from connector.woocommerce.fixtures import woo_order
 from connector.woocommerce.store import WooCommerceStore
 from connector.woocommerce.webhooks import (
     Ping,

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alliance.errors import BadInputError
-from connector.woocommerce.fixtures import PERSONAL_STRINGS, distinctive_customer, woo_order
-from connector.woocommerce.product_fixtures import woo_product
+from connector.fixtures.orders import PERSONAL_STRINGS, distinctive_customer, woo_order
+from connector.fixtures.products import woo_product
 from connector.woocommerce.webhooks import (
     Ignored,
     Ping,

@@ -14,7 +14,7 @@ import pytest
 
 from alliance.errors import OrderDataError
 from alliance.orders import AttributionFields, Order, OrderLine, OrderStatus
-from connector.woocommerce.fixtures import PERSONAL_STRINGS, distinctive_customer, woo_order
+from connector.fixtures.orders import PERSONAL_STRINGS, distinctive_customer, woo_order
 from connector.woocommerce.mapping import describe_order, map_order
 
 SECRET = b"alliance-test-secret"

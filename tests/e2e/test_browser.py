@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select
 
 from alliance.agreement import Agreement
 from alliance.products import Product, StockStatus
-from alliance.storage.catalog import upsert_products
+from alliance.services.catalog import upsert_products
 from alliance.storage.schema import clicks, ledger_entries
 from connector.sandbox.server import SandboxHandle, start_sandbox
 from tests.widgets.test_app import Server

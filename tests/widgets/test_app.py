@@ -21,17 +21,17 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from alliance.agreement import Agreement
-from alliance.storage.catalog import upsert_products
+from alliance.cli.web_commands import COMMANDS, link
+from alliance.services.catalog import upsert_products
 from alliance.storage.schema import clicks, ledger_entries, orders
 from connector.connect import open_store
+from connector.fixtures.orders import woo_order
 from connector.sandbox.server import SandboxHandle, start_sandbox
 from connector.sync import sync_member
-from connector.woocommerce.fixtures import woo_order
 from connector.woocommerce.webhooks import signature
 from tests.conftest import EXAMPLE, SECRET
 from tests.widgets.test_redirect import BROWSER, product, test_settings, token
 from widgets.app import create_app
-from widgets.cli import COMMANDS, link
 from widgets.links import link_key, verify_link
 from widgets.webhook_route import MAX_BODY
 

@@ -15,8 +15,8 @@ from starlette.testclient import TestClient
 
 from alliance.agreement import Agreement
 from alliance.products import Product, StockStatus
+from alliance.services.catalog import upsert_products
 from alliance.settings import Settings
-from alliance.storage.catalog import upsert_products
 from alliance.storage.schema import clicks, ledger_entries
 from tests.conftest import EXAMPLE, SECRET
 from widgets.app import create_app

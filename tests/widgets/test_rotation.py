@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alliance.products import Product
-from connector.woocommerce.product_fixtures import woo_product
+from connector.fixtures.products import woo_product
 from connector.woocommerce.products import map_product
 from widgets.rotation import (
     WEIGHT_RESOLUTION,

@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from alliance.agreement import Agreement
-from alliance.storage.catalog import upsert_products
+from alliance.cli.web_commands import COMMANDS, DEFAULT_BASE_URL, widget
+from alliance.services.catalog import upsert_products
 from tests.conftest import EXAMPLE, SECRET
 from tests.widgets.test_app import Server
 from tests.widgets.test_redirect import product, test_settings
 from widgets.app import create_app
-from widgets.cli import COMMANDS, DEFAULT_BASE_URL, widget
 from widgets.snippet import SnippetMode, snippet
 
 BASE = "https://go.parenting.example"

@@ -9,7 +9,7 @@ from redis import Redis
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from alliance.storage import sync_records as records
+from alliance.services import sync_records as records
 from alliance.storage.database import open_database
 from alliance.storage.schema import ledger_entries, orders
 from worker import jobs

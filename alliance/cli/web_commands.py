@@ -8,7 +8,7 @@ import os
 
 import click
 
-from alliance.shell import current_settings, friendly
+from alliance.cli.shell import current_settings, friendly
 from widgets.blocks import Variant, partner_deals
 from widgets.links import PLACEMENTS, LinkClaim, link_key, link_url, sign_link
 from widgets.snippet import SnippetMode, snippet
@@ -38,17 +38,17 @@ def serve(host: str, port: int, workers: int, trusted_proxies: str) -> None:
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
-    from widgets.app import create_app
+    from alliance.cli.web_app import alliance_app
 
     settings = current_settings()
-    create_app(settings).state.engine.dispose()  # a clear message here on bad settings
-    # each server process builds the app from the environment (widgets.app.served_app)
+    alliance_app(settings).state.engine.dispose()  # a clear message here on bad settings
+    # each server process builds the app from the environment (alliance.cli.web_app.served_app)
     os.environ["ALLIANCE_CONFIG"] = str(settings.config_path)
     os.environ["ALLIANCE_DATABASE_URL"] = settings.database_url
     os.environ["ALLIANCE_TRUSTED_PROXIES"] = trusted_proxies
     click.echo(f"serving on http://{host}:{port} ({workers} process(es)); Ctrl-C stops")
     Granian(
-        "widgets.app:served_app",
+        "alliance.cli.web_app:served_app",
         factory=True,
         address=host,
         port=port,

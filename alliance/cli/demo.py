@@ -5,8 +5,10 @@ from Li's article, a swap between Zhang and Zhao, refunds, a cancellation and a
 cash-on-delivery order. Each shop gets its own sandbox WooCommerce store (a real HTTP
 server on localhost, see ``alliance sandbox serve``) holding its orders and products, and the
 alliance syncs all four through the real connector, exactly as it would sync real shops. Then
-the last complete month is closed, Wang refunds a sale in its store and the next sync books a
-clawback. Everything is deterministic except the dates, which follow today's.
+every complete month before the current one is closed, Wang refunds in full a sale Li
+referred in the last closed month, and the next sync books its clawback into the current
+(open) period; every period of the six weeks is printed. Everything is deterministic except
+the dates, which follow the day it is run (``run_demo(now=...)`` picks another day).
 """
 
 from __future__ import annotations
@@ -14,33 +16,48 @@ from __future__ import annotations
 import os
 import random
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
 
 from alliance import report
+from alliance.agreement import Agreement
 from alliance.agreement.parse import load_agreement
-from alliance.booking import book_clicks
+from alliance.cli.demo_site import serve_demo
 from alliance.clicks import Click
-from alliance.demo_site import serve_demo
-from alliance.periods import period_of
-from alliance.reporting import close_period, member_statement, period_balances, record_agreement
+from alliance.ledger import EntryKind
+from alliance.periods import local_date, next_period, period_of
+from alliance.services.booking import book_clicks
+from alliance.services.reporting import (
+    close_period,
+    member_statement,
+    period_balances,
+    record_agreement,
+)
 from alliance.settings import Settings
 from alliance.storage.database import open_database
+from connector.fixtures.orders import woo_order
+from connector.fixtures.products import woo_product
 from connector.member_report import member_status_table
 from connector.members import member_statuses
 from connector.sandbox.server import start_sandbox
-from connector.woocommerce.fixtures import woo_order
-from connector.woocommerce.product_fixtures import woo_product
 from worker.jobs import close_engines
 from worker.runner import Runner
 
-EXAMPLE = Path(__file__).with_name("data") / "example-alliance.toml"
+EXAMPLE = Path(__file__).parents[1] / "data" / "example-alliance.toml"
 DEMO_SECRET = "demo-only-secret-do-not-use-in-production-0000"
 WEEKS = 6
+STORY_SELLER, STORY_REFERRER, STORY_COUPON = "wang", "li", "LI-FRIENDS"
+STORY_ORDER_ID = 1000 + WEEKS * 5  # the first id after the generated orders (1000 + n)
+STORY_REASON = "Returned unopened"
 
 CATALOGUE = {
     "li": [
@@ -74,8 +91,16 @@ DEALS_BY_LINK = {("li", "wang"): "li-wang", ("li", "zhao"): "li-zhao"}
 
 
 def run_demo(
-    directory: Path, *, echo: Callable[[str], None] = print, serve_port: int | None = None
+    directory: Path,
+    *,
+    echo: Callable[[str], None] = print,
+    serve_port: int | None = None,
+    now: datetime | None = None,
 ) -> None:
+    """Run the worked example; ``now`` (timezone-aware, default the current time) is the day
+    the demo is run on, so tests can tell the story on any date they choose."""
+    if now is not None and now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (a UTC datetime), got a naive one")
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "alliance.db"
     for suffix in ("", "-wal", "-shm"):
@@ -83,15 +108,19 @@ def run_demo(
     secret = os.environ.get("ALLIANCE_SECRET") or DEMO_SECRET
     if secret == DEMO_SECRET:
         echo("(demo) ALLIANCE_SECRET is not set: using a public demo secret for customer keys.")
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
     start = now - timedelta(weeks=WEEKS)
+    timezone = load_agreement(EXAMPLE).settings.timezone
+    story = plan_story(start, now, timezone)
     rng = random.Random(2026)
     clicks = _clicks(rng, start, now)
     raw = _orders(rng, start, now, clicks)
+    raw[STORY_SELLER].append(story.order)
+    clock = _running_clock(now)
 
     with ExitStack() as running:
         stores = {
-            member: running.enter_context(start_sandbox(orders=orders))
+            member: running.enter_context(start_sandbox(orders=orders, clock=clock))
             for member, orders in raw.items()
         }
         for member, handle in stores.items():  # products live on the store's own address
@@ -124,16 +153,23 @@ def run_demo(
         echo("first round (a backfill of every store):")
         _echo_syncs(echo, _round(runner))
 
-        previous = period_of(start, agreement.settings.timezone)
-        current = period_of(now, agreement.settings.timezone)
-        late = _late_refund(raw["wang"])
-        if previous != current and late is not None:
-            close_period(engine, previous)
-            stores["wang"].state.refund(late["id"], late["total"], "Returned unopened")
-            echo("")
-            echo(f"Closed {previous}; then Wang refunded order #{late['number']} in the store.")
-            echo("next round (only what changed):")
-            _echo_syncs(echo, _round(runner))
+        for period in story.closed:
+            close_period(engine, period)
+        number = story.order["number"]
+        stores[STORY_SELLER].state.refund(story.order["id"], story.order["total"], STORY_REASON)
+        echo("")
+        echo(
+            f"Closed {_and(story.closed)}, every complete month before {story.open_period} "
+            f"({timezone}): nothing more is booked into them; a later change is carried into "
+            "the open period."
+        )
+        echo(
+            f"Then Wang refunded order #{number} in full in its store: a sale paid on "
+            f"{story.paid_on} (period {story.sale_period}) with Li's referral coupon "
+            f"{STORY_COUPON}."
+        )
+        echo("next round (only what changed):")
+        _echo_syncs(echo, _round(runner))
         echo("")
         statuses = member_statuses(engine, agreement, settings)
         echo("alliance members:")
@@ -143,15 +179,15 @@ def run_demo(
         echo("")
         echo(
             f"{total_orders} orders in {len(raw)} stores and {len(clicks)} tracked clicks over "
-            f"the last {WEEKS} weeks."
+            f"the last {WEEKS} weeks ({local_date(start, timezone)} to "
+            f"{local_date(now, timezone)}, {timezone}): periods {_and(story.periods)}, "
+            "each with every member's statement and the balances below."
         )
-        periods = [previous] if previous == current else [previous, current]
-        if previous != current:
-            echo(
-                f"Period {previous} was closed, then a late refund arrived: "
-                f"see the clawback in {current}."
-            )
-        for period in periods:
+        echo(_story_sentence(engine, agreement, story, now))
+        for period in story.periods:
+            echo("")
+            status = "closed" if period in story.closed else "open"
+            echo(f"=== Period {period} ({status}) ===")
             for member in agreement.members:
                 echo("")
                 echo(
@@ -165,13 +201,124 @@ def run_demo(
         echo(f"Everything is in {database}. Explore it with, for example:")
         echo(
             f"  ALLIANCE_DATABASE_URL=sqlite:///{database} alliance --config {config} "
-            f"statement --member li --period {periods[-1]} --format json"
+            f"statement --member li --period {story.open_period} --format json"
         )
         echo("Run your own sandbox store with: alliance sandbox serve --port 8080 --generate 500")
         if serve_port is not None:
             serve_demo(settings, agreement, engine, stores, serve_port, echo)
         engine.dispose()
         close_engines()
+
+
+@dataclass(frozen=True)
+class Story:
+    """The late refund the demo tells, fixed before any store starts so it holds on any day:
+    which order, the periods of the window, the ones closed before the refund, the closed
+    period the order was paid in, and the open period its clawback must land in."""
+
+    order: dict[str, Any]
+    periods: tuple[str, ...]
+    closed: tuple[str, ...]
+    sale_period: str
+    open_period: str
+    paid_on: str
+
+    @property
+    def label(self) -> str:
+        """How statements name the order (``wang#1030``)."""
+        return f"{STORY_SELLER}#{self.order['number']}"
+
+
+def plan_story(start: datetime, now: datetime, timezone: str) -> Story:
+    """Every period the window ``start``..``now`` touches; all but the current one get closed,
+    and the refunded sale is built to be paid in the last of them.
+
+    The order is constructed rather than picked from the random ones: near the start of a
+    month (the 1st just after midnight, 1 January) the random orders may hold no referred,
+    completed sale of the last closed month, and the story must hold on every day.
+    """
+    periods = _periods_between(period_of(start, timezone), period_of(now, timezone))
+    current = periods[-1]
+    last_closed = _previous_period(current)
+    # the part of the last closed month inside the window: at least 11 days, since the
+    # window is 42 days and the current month has run at most 31 of them
+    begin = max(start, _period_start(last_closed, timezone))
+    end = _period_start(current, timezone)
+    paid = (begin + (end - begin) / 2).replace(second=0, microsecond=0)
+    order = woo_order(
+        STORY_ORDER_ID,
+        status="completed",
+        created=paid - timedelta(minutes=1),  # paid one minute after the checkout
+        lines=[
+            (201, "Natural baby wash 300 ml", 2, Decimal("59.00")),
+            (202, "After-bath massage oil", 1, Decimal("88.00")),
+        ],
+        coupons=[(STORY_COUPON, Decimal("10.00"))],
+        tax_rate=Decimal("0.13"),
+    )
+    return Story(
+        order=_not_after(order, now),
+        periods=tuple(periods),
+        closed=tuple(periods[:-1]),
+        sale_period=period_of(paid, timezone),
+        open_period=current,
+        paid_on=local_date(paid, timezone),
+    )
+
+
+def _story_sentence(engine: Engine, agreement: Agreement, story: Story, now: datetime) -> str:
+    """What happened to the refunded sale, read back from the ledger, not assumed."""
+    referrer = member_statement(engine, agreement, STORY_REFERRER, story.open_period, as_of=now)
+    clawed = [
+        line
+        for line in referrer.lines
+        if line.order == story.label and line.kind is EntryKind.CLAWBACK
+    ]
+    number = story.order["number"]
+    if not clawed:
+        return (
+            f"Wang refunded order #{number} after its period {story.sale_period} was closed, "
+            f"but no clawback for {story.label} is in {story.open_period}: the refund has not "
+            "reached the ledger. Check the wang row of `alliance members` above and sync again."
+        )
+    amount = -sum((line.amount for line in clawed), Decimal(0))
+    return (
+        f"The late refund: Wang refunded order #{number}, a sale Li referred that was paid "
+        f"in the closed period {story.sale_period}; that period stays as it was closed, so "
+        f"the next sync booked a clawback into the open period {story.open_period}: Li gives "
+        f"back the {amount} {agreement.currency} commission (see {story.label} in the "
+        f"{story.open_period} statements below)."
+    )
+
+
+def _running_clock(start: datetime) -> Callable[[], datetime]:
+    """A clock that reads ``start`` when the demo begins and runs from there, as the stores'
+    clocks would on that day: the refund is stamped after every revision before it."""
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - began)
+
+
+def _periods_between(first: str, last: str) -> list[str]:
+    periods = [first]
+    while periods[-1] != last:
+        periods.append(next_period(periods[-1]))
+    return periods
+
+
+def _previous_period(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+
+
+def _period_start(period: str, timezone: str) -> datetime:
+    """The UTC moment a period begins: midnight of its 1st in the alliance timezone."""
+    local = datetime(int(period[:4]), int(period[5:7]), 1, tzinfo=ZoneInfo(timezone))
+    return local.astimezone(UTC)
+
+
+def _and(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _agreement_for(stores: dict, links_base_url: str | None = None) -> str:
@@ -313,11 +460,3 @@ def _not_after(order: dict, now: datetime) -> dict:
         if (order.get(f"{name}_gmt") or "") > stamp:
             order[f"{name}_gmt"], order[name] = stamp, local
     return order
-
-
-def _late_refund(orders: list[dict]) -> dict | None:
-    """Wang's earliest referred, completed, unrefunded sale: refunded in full today."""
-    for order in sorted(orders, key=lambda o: o["date_created_gmt"]):
-        if order["status"] == "completed" and order["coupon_lines"] and not order["refunds"]:
-            return order
-    return None

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from alliance.shell import (
+from alliance.cli.shell import (
     current_agreement,
     current_engine,
     current_settings,

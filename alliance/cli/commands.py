@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from alliance import __version__
-from alliance.settings import Settings
-from alliance.shell import (
+from alliance.cli.shell import (
     current_agreement,
     current_engine,
     current_settings,
@@ -25,6 +24,7 @@ from alliance.shell import (
     friendly,
     known_members,
 )
+from alliance.settings import Settings
 
 if TYPE_CHECKING:
     pass
@@ -88,7 +88,7 @@ def check(file: Path | None) -> None:
 @friendly
 def import_orders(member: str, file: Path) -> None:
     """Import WooCommerce orders (a JSON list as GET /orders returns it) and book them."""
-    from alliance.reporting import record_agreement
+    from alliance.services.reporting import record_agreement
     from connector.woocommerce.files import read_orders_document
     from connector.woocommerce.ingest import ingest_orders
 
@@ -144,7 +144,7 @@ def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
 def statement(member: str, period: str, fmt: str, as_of: datetime) -> None:
     """A member's statement for one period: every line cites its deal."""
     from alliance import report
-    from alliance.reporting import member_statement
+    from alliance.services.reporting import member_statement
 
     agreement = current_agreement()
     if member not in agreement.members:
@@ -161,7 +161,7 @@ def statement(member: str, period: str, fmt: str, as_of: datetime) -> None:
 def balances(period: str, fmt: str) -> None:
     """What each member owes each other in one period, before netting."""
     from alliance import report
-    from alliance.reporting import period_balances
+    from alliance.services.reporting import period_balances
 
     agreement = current_agreement()
     rows = period_balances(current_engine(), period)
@@ -221,7 +221,7 @@ def exchange(
 @friendly
 def close_period_command(period: str) -> None:
     """Close a settled period: later reversals become clawbacks in the next open period."""
-    from alliance.reporting import close_period
+    from alliance.services.reporting import close_period
 
     if close_period(current_engine(), period):
         click.echo(f"Closed {period}. Later changes to its orders land in the next open period.")
@@ -237,7 +237,7 @@ def sync(members: tuple[str, ...], full: bool) -> None:
     """Fetch what changed in each member's store and book it; the first run is a backfill."""
     from tqdm import tqdm
 
-    from alliance.reporting import record_agreement
+    from alliance.services.reporting import record_agreement
     from connector.members import sync_members
 
     settings = current_settings()
@@ -315,7 +315,7 @@ def members(no_check: bool, fmt: str) -> None:
 def quarantine(member: str | None) -> None:
     """Orders a store sent that could not be booked, with the reason; fixed ones leave by sync."""
     from alliance.report import printable
-    from alliance.storage.sync_records import quarantined
+    from alliance.services.sync_records import quarantined
 
     with current_engine().connect() as conn:
         rows = quarantined(conn, member)
@@ -350,15 +350,15 @@ def quarantine(member: str | None) -> None:
 @friendly
 def demo(directory: Path, serve_port: int | None) -> None:
     """Build the worked example (Li, Wang, Zhang, Zhao) and print statements and balances."""
-    from alliance.demo import run_demo
+    from alliance.cli.demo import run_demo
 
     run_demo(directory, echo=click.echo, serve_port=serve_port)
 
 
 def _register_edges() -> None:
-    from connector.sandbox.cli import sandbox
-    from widgets.cli import COMMANDS as WEB_COMMANDS
-    from worker.cli import COMMANDS as WORKER_COMMANDS
+    from alliance.cli.sandbox_commands import sandbox
+    from alliance.cli.web_commands import COMMANDS as WEB_COMMANDS
+    from alliance.cli.worker_commands import COMMANDS as WORKER_COMMANDS
 
     main.add_command(sandbox)
     for command in [*WORKER_COMMANDS, *WEB_COMMANDS]:
@@ -366,6 +366,3 @@ def _register_edges() -> None:
 
 
 _register_edges()
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

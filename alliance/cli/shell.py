@@ -1,6 +1,6 @@
 """What every ``alliance`` command shares: errors turned into messages, and the settings,
-agreement and database of the current invocation. The CLI of each package (``alliance``,
-``worker``, ``widgets``, the sandbox) builds on these, so all of them fail the same way."""
+agreement and database of the current invocation. Every command module here (the alliance's
+own, the worker's, the web app's, the sandbox's) builds on these, so all fail the same way."""
 
 from __future__ import annotations
 

@@ -1,0 +1,5 @@
+"""``python -m alliance.cli``: the ``alliance`` command."""
+
+from alliance.cli import main
+
+main()

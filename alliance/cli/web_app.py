@@ -1,0 +1,45 @@
+"""The web app as the alliance runs it: the widgets' app, wired to the workers when Redis is set.
+
+``widgets`` imports no ``worker``: here, in the composition root, the app is handed
+``worker.queues.enqueue_order`` (bound to a Redis client) as its way to queue webhook orders.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from starlette.applications import Starlette
+
+from alliance.settings import Settings
+from widgets.app import create_app, tune_collector
+from widgets.webhook_route import QueueOrder
+
+
+def order_queue(redis_url: str | None) -> QueueOrder | None:
+    """How webhook orders reach the workers, or None (synced inline) without Redis."""
+    if not redis_url:
+        return None
+    from redis import Redis
+
+    from worker.queues import enqueue_order
+
+    return functools.partial(enqueue_order, Redis.from_url(redis_url))
+
+
+def alliance_app(settings: Settings | None = None, **options: Any) -> Starlette:
+    """:func:`widgets.app.create_app` with the order queue that ``settings`` names."""
+    settings = settings or Settings.from_env()
+    return create_app(settings, queue_order=order_queue(settings.redis_url), **options)
+
+
+def served_app() -> Any:
+    """What ``alliance serve`` runs in each server process: the app from the environment's
+    settings, believing ``X-Forwarded-For`` only from ``ALLIANCE_TRUSTED_PROXIES``."""
+    from granian.utils.proxies import wrap_asgi_with_proxy_headers
+
+    trusted = os.environ.get("ALLIANCE_TRUSTED_PROXIES", "127.0.0.1")
+    app = alliance_app()
+    tune_collector()
+    return wrap_asgi_with_proxy_headers(app, trusted_hosts=trusted)

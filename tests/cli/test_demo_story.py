@@ -1,0 +1,183 @@
+"""``alliance demo`` tells a true story on any day: the late refund it names is a referred sale
+of a closed month, its clawback is in the period it says, and every month of the window shows.
+
+Each case runs the real demo (four sandbox stores over HTTP, the real connector, SQLite) on a
+chosen day and checks what it printed against what its database holds. The expected periods
+are written out by hand per day, not computed with the demo's own helpers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from alliance.agreement import Agreement
+from alliance.agreement.parse import load_agreement
+from alliance.cli.demo import run_demo
+from alliance.ledger import EntryKind
+from alliance.periods import period_of
+from alliance.services.reporting import member_statement
+from alliance.statement import StatementLine
+from alliance.storage import repository as repo
+from alliance.storage.database import open_database
+from alliance.storage.schema import orders
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+STORY = re.compile(
+    r"Wang refunded order #(?P<number>\d+), a sale Li referred that was paid in the closed "
+    r"period (?P<sale>\d{4}-\d{2}); .* into the open period (?P<open>\d{4}-\d{2}): Li gives "
+    r"back the (?P<amount>\d+\.\d{2}) CNY commission"
+)
+PRINTED_PERIOD = re.compile(r"^=== Period (\d{4}-\d{2}) \((closed|open)\) ===$", re.M)
+STATEMENT_PERIOD = re.compile(r"^Statement for (\w+), period (\d{4}-\d{2}) ", re.M)
+
+
+@dataclass(frozen=True)
+class Day:
+    """A day to run the demo on and the periods its six weeks must show."""
+
+    now: datetime
+    periods: tuple[str, ...]  # every month of the window, oldest first; the last one is open
+
+    @property
+    def closed(self) -> tuple[str, ...]:
+        return self.periods[:-1]
+
+    @property
+    def sale_period(self) -> str:
+        return self.periods[-2]
+
+    @property
+    def open_period(self) -> str:
+        return self.periods[-1]
+
+
+DAYS = {
+    "mid-month": Day(datetime(2026, 12, 7, 10, 30, tzinfo=UTC), ("2026-10", "2026-11", "2026-12")),
+    "the 1st just after midnight in Shanghai": Day(
+        datetime(2027, 3, 1, 0, 5, tzinfo=SHANGHAI), ("2027-01", "2027-02", "2027-03")
+    ),
+    "1 January": Day(
+        datetime(2027, 1, 1, 0, 1, tzinfo=SHANGHAI), ("2026-11", "2026-12", "2027-01")
+    ),
+    "29 February 2028": Day(datetime(2028, 2, 29, 12, 0, tzinfo=UTC), ("2028-01", "2028-02")),
+}
+
+
+@dataclass
+class Run:
+    output: str
+    engine: Engine
+    agreement: Agreement
+
+
+@pytest.fixture(scope="module", params=list(DAYS), ids=list(DAYS))
+def run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Day, Run]]:
+    """One demo run per day (about a second each), shared by the checks of that day."""
+    day = DAYS[request.param]
+    directory = tmp_path_factory.mktemp("demo")
+    printed: list[str] = []
+    run_demo(directory, echo=printed.append, now=day.now)
+    engine = open_database(f"sqlite:///{directory / 'alliance.db'}")
+    try:
+        yield day, Run("\n".join(printed), engine, load_agreement(directory / "alliance.toml"))
+    finally:
+        engine.dispose()
+
+
+def spoken(periods: tuple[str, ...]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: how the demo lists periods."""
+    return periods[0] if len(periods) == 1 else f"{', '.join(periods[:-1])} and {periods[-1]}"
+
+
+def printed_periods(output: str) -> dict[str, str]:
+    """The printed text of each period's section (its statements and balances)."""
+    parts = re.split(r"^=== Period (\d{4}-\d{2}) \(\w+\) ===$", output, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def lines_of(run: Run, member: str, period: str, label: str, now: datetime) -> list[StatementLine]:
+    statement = member_statement(run.engine, run.agreement, member, period, as_of=now)
+    return [line for line in statement.lines if line.order == label]
+
+
+def test_the_story_names_a_referred_sale_of_the_last_closed_month(run: tuple[Day, Run]) -> None:
+    day, demo = run
+    story = STORY.search(demo.output)
+    assert story, f"no story sentence in:\n{demo.output}"
+    assert (story["sale"], story["open"]) == (day.sale_period, day.open_period)
+    assert f"Closed {spoken(day.closed)}, every complete month before {day.open_period}" in (
+        demo.output
+    )
+    assert "FAILED" not in demo.output
+
+    with demo.engine.connect() as conn:
+        closed = repo.closed_periods(conn)
+        order = (
+            conn.execute(
+                select(orders).where(orders.c.member == "wang", orders.c.number == story["number"])
+            )
+            .mappings()
+            .one()
+        )
+    assert set(day.closed) <= closed and day.open_period not in closed
+    assert order["referrer"] == "li" and order["status"] == "refunded"
+    assert order["refunded_minor"] == order["total_minor"]  # refunded in full
+    assert period_of(order["sale_at"], demo.agreement.settings.timezone) == day.sale_period
+
+
+def test_the_clawback_is_in_the_period_the_story_names_and_undoes_the_commission(
+    run: tuple[Day, Run],
+) -> None:
+    day, demo = run
+    story = STORY.search(demo.output)
+    assert story, demo.output
+    label = f"wang#{story['number']}"
+
+    booked = lines_of(demo, "li", story["sale"], label, day.now)
+    assert [line.kind for line in booked] == [EntryKind.ACCRUAL]
+    assert booked[0].date[:7] == day.sale_period  # the sale date, in the alliance timezone
+    commission = booked[0].amount
+    assert commission > 0
+
+    clawed = lines_of(demo, "li", story["open"], label, day.now)
+    assert [(line.kind, line.amount) for line in clawed] == [(EntryKind.CLAWBACK, -commission)]
+    seller = lines_of(demo, "wang", story["open"], label, day.now)
+    assert [(line.kind, line.amount) for line in seller] == [(EntryKind.CLAWBACK, commission)]
+    assert Decimal(story["amount"]) == commission
+    printed = printed_periods(demo.output)
+    shown = [ln for ln in printed[day.open_period].splitlines() if f" {label} " in ln]
+    assert len(shown) == 2 and all(" clawback " in ln for ln in shown)  # li's line, wang's line
+    assert all(" clawback " not in printed[p] for p in day.closed)
+    for period in day.periods:  # nothing else about the order anywhere in the window
+        if period not in (day.sale_period, day.open_period):
+            assert lines_of(demo, "li", period, label, day.now) == []
+
+
+def test_every_period_of_the_window_is_printed(run: tuple[Day, Run]) -> None:
+    day, demo = run
+    printed = PRINTED_PERIOD.findall(demo.output)
+    assert printed == [(p, "closed") for p in day.closed] + [(day.open_period, "open")]
+    statements = STATEMENT_PERIOD.findall(demo.output)
+    for period in day.periods:
+        assert {m for m, p in statements if p == period} == {"li", "wang", "zhang", "zhao"}
+        assert f"Balances for {period} " in demo.output
+    assert {p for _, p in statements} == set(day.periods)
+    assert f"periods {spoken(day.periods)}, each with every member's statement" in demo.output
+    assert f"statement --member li --period {day.open_period}" in demo.output
+
+
+def test_a_naive_now_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        run_demo(tmp_path / "demo", echo=lambda _: None, now=datetime(2026, 12, 7))
+    assert not (tmp_path / "demo").exists()
