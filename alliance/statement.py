@@ -112,11 +112,18 @@ class Balance:
 
 
 def build_balances(entries: Iterable[Entry]) -> list[Balance]:
-    """Gross amounts per (payer, payee, unit), sorted; zero balances are left out."""
-    totals: dict[tuple[str, str, str], Decimal] = {}
+    """Gross amounts per (payer, payee, unit), sorted; zero balances are left out.
+
+    A direction that sums below zero (a period holding only a clawback of what the payee
+    earned earlier) is turned round: "li owes wang 19.60", never "wang owes li -19.60"."""
+    sums: dict[tuple[str, str, str], Decimal] = {}
     for entry in entries:
         key = (entry.payer, entry.payee, entry.unit)
-        totals[key] = totals.get(key, ZERO) + entry.amount
+        sums[key] = sums.get(key, ZERO) + entry.amount
+    totals: dict[tuple[str, str, str], Decimal] = {}
+    for (payer, payee, unit), amount in sums.items():
+        key = (payer, payee, unit) if amount >= ZERO else (payee, payer, unit)
+        totals[key] = totals.get(key, ZERO) + abs(amount)
     return [
         Balance(payer, payee, unit, amount)
         for (payer, payee, unit), amount in sorted(totals.items())

@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from alliance.booking import book_clicks, book_orders
 from alliance.clicks import Click
-from alliance.reporting import close_period, member_statement, period_balances
+from alliance.services.booking import book_clicks, book_orders
+from alliance.services.reporting import close_period, member_statement, period_balances
 from alliance.storage import repository as repo
 from alliance.storage.schema import gift_coupons, ledger_entries, metadata, orders
 from tests.factories import make_order, utc
@@ -103,6 +103,8 @@ def test_a_refund_after_closing_the_period_is_a_clawback_in_the_next_period(engi
     ]
     december = member_statement(engine, agreement, "li", "2026-12", as_of=LATER)
     assert [(ln.amount, ln.status) for ln in december.lines] == [(Decimal("10.00"), "reversed")]
+    (balance,) = period_balances(engine, "2027-01")  # the referrer gives the commission back
+    assert (balance.payer, balance.payee, balance.amount) == ("li", "wang", Decimal("10.00"))
 
 
 def test_a_stored_click_named_by_utm_content_earns_the_order(engine, agreement):
