@@ -115,3 +115,36 @@ def test_claims_that_would_not_fit_a_click_are_refused_when_signing() -> None:
         sign_link(KEY, LinkClaim("li\x1fzhao", "wang", "1", "article", "li-wang"))
     with pytest.raises(BadLink, match="empty"):
         sign_link(KEY, LinkClaim("li", "wang", "1", "article", ""))
+
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _same_bytes_spellings(token: str) -> list[str]:
+    """Other spellings of ``token`` that decode to the very same bytes: its last character
+    carries unused low bits (2 of them when the length is 2 mod 4, 4 when it is 3 mod 4)."""
+    unused = {2: 4, 3: 2}[len(token) % 4]
+    value = ALPHABET.index(token[-1])
+    return [
+        token[:-1] + ALPHABET[value ^ flip] for flip in range(1, 1 << unused) if value ^ flip < 64
+    ]
+
+
+@pytest.mark.parametrize("product_id", ["", "7", "77", "777"])
+def test_only_the_canonical_form_of_a_token_is_accepted(product_id: str) -> None:
+    """Two spellings of one token would let one shopper's click be counted as two visitors'
+    links (and bypass anything keyed by the token's text): only the canonical one passes."""
+    claim = LinkClaim("li", "wang", product_id, "article", "li-wang")
+    token = sign_link(KEY, claim)
+    if len(token) % 4 == 0:
+        token = sign_link(KEY, LinkClaim("li", "wang", product_id, "article", "li-wang-x"))
+    assert verify_link(KEY, token).source == "li"
+    others = _same_bytes_spellings(token)
+    assert others
+    for other in others:
+        padded = other + "=" * (-len(other) % 4)
+        assert base64.urlsafe_b64decode(padded) == base64.urlsafe_b64decode(
+            token + "=" * (-len(token) % 4)
+        )  # the same bytes, signature and all
+        with pytest.raises(BadLink, match="canonical"):
+            verify_link(KEY, other)

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from redis import Redis
-from rq import SimpleWorker
 from sqlalchemy import func, select
 
 from alliance.services import sync_records as records
@@ -17,6 +16,7 @@ from worker.keys import QUEUES, sync_job_id
 from worker.locks import LockLost, MemberLock
 from worker.queues import enqueue_syncs, list_jobs, retry_job
 from worker.runner import Runner
+from worker.workers import PromptSimpleWorker
 
 
 def counts(database_url: str) -> tuple[int, int, int]:
@@ -31,7 +31,7 @@ def counts(database_url: str) -> tuple[int, int, int]:
 
 
 def work(redis: Redis) -> None:
-    SimpleWorker(list(QUEUES), connection=redis).work(burst=True, with_scheduler=False)
+    PromptSimpleWorker(list(QUEUES), connection=redis).work(burst=True, with_scheduler=False)
 
 
 def test_a_queued_sync_runs_under_rq_and_books_the_store(alliance, redis_url, monkeypatch):
