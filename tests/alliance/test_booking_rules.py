@@ -45,3 +45,14 @@ def test_an_order_that_loses_its_evidence_is_reversed(engine, agreement):
     assert net(engine, "wang/41") == {}
     assert book_orders(engine, agreement, [with_coupon]).entries_booked == 0  # older: ignored
     assert net(engine, "wang/41") == {}
+
+
+def test_of_two_revisions_in_one_batch_only_the_newest_is_booked(engine, agreement):
+    """A sale and its partial refund (50.00 of 123.00) fetched on one page: one entry, for
+    what the refunded order carries: 10% of 100.00 x 73/123 = 59.35 -> 5.935 -> 5.94."""
+    sale = make_order("wang", "51", coupons=("LI-FRIENDS",), modified=T0)
+    refund = make_order(
+        "wang", "51", coupons=("LI-FRIENDS",), refunded="50", modified=T0 + timedelta(minutes=5)
+    )
+    assert book_orders(engine, agreement, [sale, refund]).entries_booked == 1
+    assert net(engine, "wang/51") == {("li-wang", "wang", "li", "CNY"): Decimal("5.94")}

@@ -114,7 +114,8 @@ def test_a_partial_refund_keeps_a_per_order_fee(agreement):
 def test_the_order_total_base_includes_tax_and_shipping():
     order = make_order(items="100.00", shipping="10.00", tax="13.00", refunded="3.00")
     assert order_base(order, Base.ORDER_TOTAL, "CNY") == Decimal("120.00")
-    assert order_base(order, Base.ITEMS_BEFORE_DISCOUNT, "CNY") > Decimal(0)
+    # 100.00 items, 3.00 of the 123.00 total refunded: 100.00 x 120/123 = 97.5609... -> 97.56
+    assert order_base(order, Base.ITEMS_BEFORE_DISCOUNT, "CNY") == Decimal("97.56")
 
 
 def test_no_attribution_means_no_commission(agreement):
