@@ -48,6 +48,15 @@
         // The block is escaped by the server; a shadow root keeps theme and block apart.
         var root = el.attachShadow ? el.attachShadow({ mode: "open" }) : el;
         root.innerHTML = html;
+        // Styles come from the app's block.css (no inline styles: strict CSPs allow it by
+        // origin); the block stays hidden until they apply, or fail, never shown unstyled.
+        var sheet = root.querySelector && root.querySelector("link[rel=stylesheet]");
+        if (sheet && !sheet.sheet) {
+          el.style.visibility = "hidden";
+          var show = function () { el.style.visibility = ""; };
+          sheet.addEventListener("load", show);
+          sheet.addEventListener("error", show);
+        }
       })
       .catch(function () { el.removeAttribute("data-alliance-filled"); });
   }

@@ -52,6 +52,7 @@ def _block_routes() -> list[Route]:
     return [
         Route("/w/{member}/{placement}", blocks.block_route, methods=["GET"]),
         Route("/embed.js", blocks.embed_route, methods=["GET"]),
+        Route("/block.css", blocks.stylesheet_route, methods=["GET"]),
     ]
 
 

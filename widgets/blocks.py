@@ -15,17 +15,23 @@ Within one rotation slot a block is rendered once per process and kept
 counted in memory (:mod:`widgets.impression_counter`), never written per request.
 
 ``GET /embed.js`` fills every ``<div data-alliance-widget data-member data-placement>``.
+``GET /block.css`` is the block's stylesheet: the block links it (``?v=`` its hash) instead of
+carrying inline styles, so a shop whose CSP forbids ``'unsafe-inline'`` allows it by origin.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 from babel.numbers import format_currency
+from jinja2 import TemplateNotFound
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -38,7 +44,7 @@ from widgets.impression_counter import impressions_of
 from widgets.links import PLACEMENTS, LinkClaim, link_key, link_url, sign_link
 from widgets.rendering import shared_environment
 from widgets.rotation import ROTATION_SECONDS, choose_products, rotation_for
-from widgets.shelves import load_shelves, partner_deals
+from widgets.shelves import load_shelves, partner_deals, shown_image
 
 __all__ = [  # what other modules import from here; the rest lives in the modules named above
     "IFRAME_HEIGHTS",
@@ -46,6 +52,7 @@ __all__ = [  # what other modules import from here; the rest lives in the module
     "block_route",
     "embed_route",
     "partner_deals",  # alliance/cli/web_commands.py: lives in widgets.shelves
+    "stylesheet_route",
 ]
 
 MAX_AGE = 60
@@ -73,6 +80,12 @@ IFRAME_HEIGHTS = {Variant.GRID.value: 420, Variant.LIST.value: 460, Variant.SING
 EMBED_BASES = 16
 """Rendered ``embed.js`` copies kept (one per base URL the service is reached under)."""
 
+STYLESHEET = "block.css"
+"""The block's stylesheet, a file of ``templates/`` that a shop may override like the others."""
+
+STYLESHEET_MAX_AGE = 365 * 24 * 3600
+"""``Cache-Control`` of ``/block.css?v=<current version>``: those bytes never change."""
+
 
 class BlockRequestError(ValueError):
     """A query parameter of a block request is not one we accept (answered with 400)."""
@@ -84,6 +97,33 @@ def _state(request: Request, name: str, make: Callable[[], Any]) -> Any:
         value = make()
         setattr(request.app.state, name, value)
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class Stylesheet:
+    """The block's CSS, read once per process; ``version`` (16 hex digits of its hash) is the
+    ``v`` of the URL the block links, so a new stylesheet is a new URL."""
+
+    body: bytes
+    etag: str
+    version: str
+
+    def href(self, base: str) -> str:
+        return f"{base}/block.css?v={self.version}"
+
+
+def load_stylesheet(state: Any) -> Stylesheet:
+    """:data:`STYLESHEET` as the app's template loader finds it (a shop's override first)."""
+    environment = shared_environment(state)
+    if environment.loader is None:
+        raise TemplateNotFound(STYLESHEET)
+    source, _, _ = environment.loader.get_source(environment, STYLESHEET)
+    body = source.encode()
+    return Stylesheet(body, etag_of(body), hashlib.sha256(body).hexdigest()[:16])
+
+
+def _stylesheet(request: Request) -> Stylesheet:
+    return _state(request, "block_stylesheet", lambda: load_stylesheet(request.app.state))
 
 
 # --- HTTP -------------------------------------------------------------------------------------
@@ -127,10 +167,12 @@ def render_block(
     rotation: int,
     now: float,
     expires: float,
+    stylesheet: Stylesheet,
 ) -> Rendered:
     """Choose the products and render the block (runs in a worker thread: it reads the DB)."""
     state = request.app.state
     agreement: Agreement = state.agreement
+    secure = urlsplit(origin).scheme.lower() == "https"  # then so are the pages it is on
     with state.engine.connect() as conn:
         shelves = load_shelves(conn, agreement, member)
         partners = [shelf.partner for shelf in shelves]
@@ -148,12 +190,13 @@ def render_block(
             deal_id=pick.deal_id,
         )
         on_sale = p.regular_price is not None and p.price is not None and p.regular_price > p.price
+        image_url = shown_image(p.image_url, agreement.members[p.member].url, secure=secure)
         cards.append(
             {
                 "name": p.name,
                 "url": link_url(origin, sign_link(key, claim)),
-                "image_url": p.image_url,
-                "image_alt": p.image_alt or p.name,
+                "image_url": image_url,
+                "image_alt": (p.image_alt or p.name) if image_url else "",
                 "shop": agreement.members[p.member].name,
                 "price": _money(p.price, agreement.currency, locale),
                 "regular_price": _money(p.regular_price, agreement.currency, locale),
@@ -170,6 +213,9 @@ def render_block(
         "lang": i18n.html_lang(locale),
         "frame": frame,
         "block_id": f"sa-{member}-{placement}",
+        # the frame is a page of the app (/w/<member>/<placement>): its own stylesheet, at
+        # whatever host and path prefix it was reached under
+        "stylesheet": stylesheet.href("../.." if frame else origin),
         "cards": cards,
     }
     name = "block_iframe.html" if frame else "block.html"
@@ -178,7 +224,7 @@ def render_block(
     return Rendered(body, etag_of(body), tuple(pick.product.member for pick in picks), expires)
 
 
-_FRAME_CSP = "default-src 'none'; img-src http: https:; style-src 'unsafe-inline'; base-uri 'none'"
+_FRAME_CSP = "default-src 'none'; img-src http: https:; style-src 'self'; base-uri 'none'"
 
 
 async def block_route(request: Request) -> Response:
@@ -216,6 +262,7 @@ async def block_route(request: Request) -> Response:
             rotation=rotation,
             now=now,
             expires=expires,
+            stylesheet=_stylesheet(request),
         )
         cache.put(key, rendered, now)
     headers = {
@@ -257,4 +304,22 @@ async def embed_route(request: Request) -> Response:
     }
     response = cached_response(body, etag, request, headers)
     response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    return response
+
+
+async def stylesheet_route(request: Request) -> Response:
+    """``GET /block.css``: the block's styles; cached for a year under the current ``v``."""
+    sheet = _stylesheet(request)
+    current = request.query_params.get("v") == sheet.version
+    headers = {
+        "Cache-Control": (
+            f"public, max-age={STYLESHEET_MAX_AGE}, immutable"
+            if current  # an older version's URL (a pasted block) gets today's, revalidated
+            else f"public, max-age={EMBED_MAX_AGE}"
+        ),
+        "Access-Control-Allow-Origin": "*",
+        "X-Content-Type-Options": "nosniff",
+    }
+    response = cached_response(sheet.body, sheet.etag, request, headers)
+    response.headers["Content-Type"] = "text/css; charset=utf-8"
     return response

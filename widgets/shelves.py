@@ -1,18 +1,20 @@
-"""Shelves: which partners a member's block may recommend, and which of their products.
+"""Shelves: which partners a member's block may recommend, which of their products, and which
+product images a card may show.
 
 A partner is on ``member``'s shelves when a deal pays ``member`` for referring to it; its
-shelf holds the synced products a card may link to.
+shelf holds the synced products a card may link to. Images are held to the partner's own store
+at render time (:func:`shown_image`), against the agreement's current store URL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, NamedTuple
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from alliance.agreement import Agreement
-from alliance.products import Product
+from alliance.products import Product, is_web_url
 from alliance.services.catalog import products_of
 
 
@@ -56,6 +58,55 @@ def shelf_products(products: Iterable[Product], store_url: str) -> tuple[Product
     """
     store_host = _host(store_url)
     return tuple(p for p in products if p.recommendable and _host(p.permalink) == store_host)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class _Place(NamedTuple):
+    """Where a URL points, as a browser reads it: lowercase ASCII host, None for a default port."""
+
+    scheme: str
+    host: str
+    port: int | None
+    parts: SplitResult
+
+
+def _place(url: str) -> _Place | None:
+    if not is_web_url(url):  # http(s) only; no credentials, whitespace or backslashes
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        # IDNA, as browsers do: fullwidth letters fold, a lookalike stays its own punycode
+        host = (parts.hostname or "").rstrip(".").encode("idna").decode("ascii").lower()
+    except (ValueError, UnicodeError):
+        return None
+    scheme = parts.scheme.lower()
+    return _Place(scheme, host, None if port == _DEFAULT_PORTS[scheme] else port, parts)
+
+
+def shown_image(image_url: str, store_url: str, *, secure: bool) -> str:
+    """The URL a card may show ``image_url`` at, or ``""`` when it must show none.
+
+    A visitor's browser fetches every image, so only the partner store's own host and port
+    (from the agreement's ``store_url``) may serve one: any other host would learn who saw the
+    block. An ``http`` image of a store whose URL is ``https`` is fetched over ``https`` (as
+    browsers upgrade mixed images anyway); another ``http`` image only shows on an http block
+    (``secure`` false). The URL is rebuilt from the host checked, so the browser fetches what
+    was checked.
+    """
+    image, store = _place(image_url), _place(store_url)
+    if image is None or store is None or (image.host, image.port) != (store.host, store.port):
+        return ""
+    scheme = "https" if store.scheme == "https" else image.scheme
+    if secure and scheme != "https":
+        return ""
+    netloc = f"[{image.host}]" if ":" in image.host else image.host
+    if image.port is not None:
+        netloc += f":{image.port}"
+    parts = image.parts
+    return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def load_shelves(conn: Any, agreement: Agreement, member: str) -> list[Shelf]:

@@ -60,12 +60,16 @@ def script_snippet(base: str, member: str, placement: str, variant: str | None =
 
 
 def iframe_snippet(base: str, member: str, placement: str, variant: str | None = None) -> str:
-    """A sandboxed, lazily loaded ``<iframe>`` of the block, sized for its variant."""
+    """A sandboxed, lazily loaded ``<iframe>`` of the block, sized for its variant.
+
+    Sized and unbordered by attributes, not ``style=``, which a CSP without ``'unsafe-inline'``
+    refuses.
+    """
     height = IFRAME_HEIGHTS[variant or Variant.GRID.value]
     src = block_url(base, member, placement, variant, frame="1")
     return (
         f'<iframe src="{_attr(src)}" title="{_attr(IFRAME_TITLE)}" loading="lazy" '
-        f'sandbox="{IFRAME_SANDBOX}" style="border:0;width:100%;height:{height}px"></iframe>'
+        f'sandbox="{IFRAME_SANDBOX}" width="100%" height="{height}" frameborder="0"></iframe>'
     )
 
 
@@ -74,7 +78,8 @@ def html_instructions(base: str, member: str, placement: str, variant: str | Non
     url = block_url(base, member, placement, variant)
     return "\n".join(
         (
-            "The block as plain HTML (styles included, no script), for a WordPress",
+            "The block as plain HTML (no script; it links its stylesheet from the alliance, so",
+            "a Content-Security-Policy must allow that origin in style-src), for a WordPress",
             '"Custom HTML" block or any page that takes pasted HTML. Fetch it:',
             "",
             f"  curl -fsS '{url}'",

@@ -1,5 +1,7 @@
 """A real browser on a shop's page: the embedded partner block shows, stays inert, and its
-links land on the partner's store with the UTM values, the click recorded.
+links land on the partner's store with the UTM values, the click recorded. Under a strict CSP
+(no inline styles) the block is styled in every mode, and its images come only from the
+partners' own stores.
 
 Headless Debian Chromium (``/usr/bin/chromium``, installed by ``scripts/browser.sh``) driven by
 Playwright for Python through ``executable_path``; Playwright's own browser downloads are never
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import Engine, select
 
@@ -34,6 +37,7 @@ from connector.sandbox.server import SandboxHandle, start_sandbox
 from tests.widgets.test_app import Server
 from tests.widgets.test_redirect import test_settings
 from widgets.app import create_app
+from widgets.snippet import iframe_snippet
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
@@ -57,9 +61,7 @@ SVG = (
     'fill="#1f2328">{label}</text></svg>'
 )
 IMAGES = {
-    "/img/wash.svg": SVG.format(color="#cde8f6", label="wash"),
-    "/img/lotion.svg": SVG.format(color="#f6e3cd", label="lotion"),
-    "/img/photo.svg": SVG.format(color="#e3d9f6", label="photo"),
+    "/img/lotion.svg": SVG.format(color="#f6e3cd", label="lotion"),  # a host not the partner's
     "/favicon.ico": SVG.format(color="#6b8f71", label=""),  # no 404 noise in the console
 }
 
@@ -68,7 +70,7 @@ SHOP_PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src {app};
- connect-src {app}; img-src 'self'; style-src 'self' 'unsafe-inline'">
+ connect-src {app}; img-src 'self' {stores}; style-src 'self' 'unsafe-inline' {app}">
 <title>Thank you for your order - Li's Organic Baby Clothes</title>
 <style>
   /* a theme with broad rules, as themes have: they must not leak into the block */
@@ -94,14 +96,77 @@ SHOP_PAGE = """<!DOCTYPE html>
 </html>
 """
 
+STRICT_THEME = """body { margin: 0; font-family: Georgia, serif; background: #faf7f2; }
+h2 { font-size: 40px; color: #b5477a; text-transform: uppercase; }
+a { color: #d03030; display: inline; border: 0; text-decoration: underline wavy; }
+ul, li { display: block; list-style: square; }
+iframe { border: 6px solid #b5477a; }
+"""
+
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self' {app}; connect-src 'self' {app}; "
+    "style-src 'self' {app}; img-src 'self' {stores}; frame-src {app}; base-uri 'none'"
+)
+"""What the README tells a shop to allow: the alliance's origin for the script, its fetches,
+its stylesheet and its frames, and the partners' stores for their product images."""
+
+STRICT_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Checkout - a shop with a strict Content-Security-Policy</title>
+<link rel="stylesheet" href="/theme.css">
+</head>
+<body>
+<h1>Thank you!</h1>
+<div id="script" data-alliance-widget data-member="li" data-placement="thankyou"></div>
+<div id="framed" data-alliance-widget data-member="li" data-placement="cart"
+ data-mode="iframe"></div>
+<div id="pasted-frame">{iframe}</div>
+<div id="pasted-html">{html}</div>
+<script src="{app}/embed.js" async></script>
+</body>
+</html>
+"""
+
+STYLED = """(root) => {
+  const link = root.querySelector(".sa-card__link");
+  const list = root.querySelector(".sa-block__list");
+  if (!link || !list) return null;
+  const style = getComputedStyle(link);
+  return {
+    link: style.display,
+    border: `${style.borderTopWidth} ${style.borderTopStyle} ${style.borderTopColor}`,
+    radius: style.borderTopLeftRadius,
+    list: getComputedStyle(list).display,
+  };
+}"""
+"""What ``block.css`` sets on a card and on the list, read from inside ``root``."""
+
+STYLED_AS_SHIPPED = {
+    "link": "flex",
+    "border": "1px solid rgb(208, 215, 222)",
+    "radius": "8px",
+    "list": "grid",
+}
+
+VIOLATIONS = """window.__violations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__violations.push(`${e.effectiveDirective} ${e.blockedURI}`);
+});"""
+
 
 class ShopHandler(BaseHTTPRequestHandler):
-    """Serves the shop's files (``server.files``: path -> (content type, bytes)); 404 else."""
+    """Serves the shop's files (``server.files``: path -> (content type, bytes)); 404 else.
+    Every path asked for is noted in ``server.requested``; ``server.headers`` go on every page.
+    """
 
     server: ShopServer
 
     def do_GET(self) -> None:
-        found = self.server.files.get(urlsplit(self.path).path)
+        path = urlsplit(self.path).path
+        self.server.requested.append(path)
+        found = self.server.files.get(path)
         if found is None:
             self.send_error(404)
             return
@@ -109,6 +174,9 @@ class ShopHandler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
+        if kind.startswith("text/html"):
+            for name, value in self.server.headers.items():
+                self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -119,6 +187,8 @@ class ShopHandler(BaseHTTPRequestHandler):
 class ShopServer(ThreadingHTTPServer):
     daemon_threads = True
     files: dict[str, tuple[str, bytes]]
+    headers: dict[str, str]
+    requested: list[str]
 
 
 @contextmanager
@@ -126,6 +196,8 @@ def shop_server() -> Iterator[ShopServer]:
     """A static HTTP server on 127.0.0.1 (any free port), files to be set by the caller."""
     server = ShopServer(("127.0.0.1", 0), ShopHandler)
     server.files = {}
+    server.headers = {}
+    server.requested = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -155,6 +227,12 @@ def sandbox_product(
         status="publish",
         modified_at=datetime(2026, 11, 1, tzinfo=UTC),
     )
+
+
+def stocked(store: SandboxHandle, product_id: str, name: str, slug: str) -> str:
+    """Put the product in the partner's sandbox store; the URL its store serves its image at."""
+    (doc,) = store.state.add_products([{"id": int(product_id), "name": name, "slug": slug}])
+    return doc["images"][0]["src"]
 
 
 def with_stores(agreement: Agreement, urls: Mapping[str, str]) -> Agreement:
@@ -196,19 +274,18 @@ def test_a_shop_page_shows_the_partner_block_and_a_click_lands_at_the_partner(
         shop_server() as shop,
     ):
         shop_url = f"http://127.0.0.1:{shop.server_address[1]}"
+        wash_image = stocked(wang, "205", WASH, "baby-wash")
+        shoot_image = stocked(zhao, "301", SHOOT, "newborn")
         with sqlite_engine.begin() as conn:
             upsert_products(
                 conn,
                 [
-                    sandbox_product(
-                        wang, "wang", "205", WASH, "baby-wash", f"{shop_url}/img/wash.svg"
-                    ),
+                    sandbox_product(wang, "wang", "205", WASH, "baby-wash", wash_image),
+                    # an image on another host (the shop's own, here) is never fetched
                     sandbox_product(
                         wang, "wang", "206", IMG_XSS, "img-xss", f"{shop_url}/img/lotion.svg"
                     ),
-                    sandbox_product(
-                        zhao, "zhao", "301", SHOOT, "newborn", f"{shop_url}/img/photo.svg"
-                    ),
+                    sandbox_product(zhao, "zhao", "301", SHOOT, "newborn", shoot_image),
                     sandbox_product(zhao, "zhao", "302", SCRIPT_XSS, "script-xss", ""),
                 ],
             )
@@ -216,7 +293,10 @@ def test_a_shop_page_shows_the_partner_block_and_a_click_lands_at_the_partner(
         app = create_app(test_settings(), agreement=moved, engine=sqlite_engine)
         with Server(app) as app_url, sync_playwright() as playwright:
             shop.files = {
-                "/thanks": ("text/html; charset=utf-8", SHOP_PAGE.format(app=app_url).encode()),
+                "/thanks": (
+                    "text/html; charset=utf-8",
+                    SHOP_PAGE.format(app=app_url, stores=f"{wang.url} {zhao.url}").encode(),
+                ),
                 **{path: ("image/svg+xml", svg.encode()) for path, svg in IMAGES.items()},
             }
             browser = launch_chromium(playwright)
@@ -258,13 +338,18 @@ def test_a_shop_page_shows_the_partner_block_and_a_click_lands_at_the_partner(
                         scripts: root.querySelectorAll("script").length,
                         images: [...root.querySelectorAll("img")].map(i => i.getAttribute("src")),
                         loaded: [...root.querySelectorAll("img")].every(i => i.naturalWidth > 0),
+                        placeholders: root.querySelectorAll(".sa-card__image--none").length,
                         titleSize: getComputedStyle(root.querySelector("h2")).fontSize,
                       };
                     }"""
                 )
                 assert shadow["scripts"] == 0
-                assert "x" not in shadow["images"] and len(shadow["images"]) == 3
+                assert sorted(urlsplit(src).netloc for src in shadow["images"]) == sorted(
+                    urlsplit(store.url).netloc for store in (wang, zhao)
+                )  # the partners' own images; the one on another host is a placeholder
+                assert shadow["placeholders"] == 2
                 assert shadow["loaded"], "the product images did not load"
+                assert "/img/lotion.svg" not in shop.requested
                 assert shadow["titleSize"] != "40px", "the shop theme leaked into the block"
                 page.wait_for_timeout(300)  # a late onerror would have fired by now
                 assert dialogs == [], f"a product name ran as script: {dialogs}"
@@ -309,3 +394,101 @@ def test_a_shop_page_shows_the_partner_block_and_a_click_lands_at_the_partner(
     )
     assert click["valid"], click["invalid_reason"]
     assert [(e["deal_id"], e["payer"], e["payee"]) for e in booked] == [("li-zhao", "zhao", "li")]
+
+
+def test_under_a_strict_csp_the_block_is_styled_in_every_mode_with_no_violation(
+    sqlite_engine: Engine, agreement: Agreement
+) -> None:
+    """No ``'unsafe-inline'`` anywhere: the script's shadow root, its iframe, a pasted iframe
+    snippet and pasted server-side HTML all take their styles from the app's stylesheet."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with start_sandbox() as wang, start_sandbox() as zhao, shop_server() as shop:
+        shop_url = f"http://127.0.0.1:{shop.server_address[1]}"
+        products = [
+            sandbox_product(store, member, pid, name, slug, stocked(store, pid, name, slug))
+            for store, member, pid, name, slug in (
+                (wang, "wang", "205", WASH, "baby-wash"),
+                (wang, "wang", "206", "Calendula lotion", "lotion"),
+                (zhao, "zhao", "301", SHOOT, "newborn"),
+                (zhao, "zhao", "302", "Family album", "album"),
+            )
+        ]
+        with sqlite_engine.begin() as conn:
+            upsert_products(conn, products)
+        moved = with_stores(agreement, {"wang": wang.url, "zhao": zhao.url})
+        app = create_app(test_settings(), agreement=moved, engine=sqlite_engine)
+        with Server(app) as app_url, sync_playwright() as playwright:
+            pasted = httpx.get(f"{app_url}/w/li/article", params={"variant": "list"}, timeout=5)
+            assert pasted.status_code == 200
+            page_html = STRICT_PAGE.format(
+                app=app_url,
+                iframe=iframe_snippet(app_url, "li", "product", "single"),
+                html=pasted.text,
+            )
+            shop.files = {
+                "/checkout": ("text/html; charset=utf-8", page_html.encode()),
+                "/theme.css": ("text/css; charset=utf-8", STRICT_THEME.encode()),
+                "/favicon.ico": ("image/svg+xml", IMAGES["/favicon.ico"].encode()),
+            }
+            shop.headers = {
+                "Content-Security-Policy": STRICT_CSP.format(
+                    app=app_url, stores=f"{wang.url} {zhao.url}"
+                )
+            }
+            browser = launch_chromium(playwright)
+            try:
+                context = browser.new_context(viewport={"width": 960, "height": 2400})
+                context.add_init_script(VIOLATIONS)
+                page = context.new_page()
+                problems: list[str] = []
+                page.on("pageerror", lambda error: problems.append(str(error)))
+                page.on(
+                    "console",
+                    lambda m: problems.append(m.text) if m.type in {"error", "warning"} else None,
+                )
+                page.on(
+                    "response",
+                    lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+                )
+                page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
+
+                page.goto(f"{shop_url}/checkout", wait_until="networkidle")
+                page.locator("#script .sa-card__link").first.wait_for(timeout=5000)
+                frames = [f for f in page.frames if f.url.startswith(f"{app_url}/w/li/")]
+                assert len(frames) == 2, [f.url for f in page.frames]
+                for frame in frames:
+                    frame.locator(".sa-card__link").first.wait_for(timeout=5000)
+                page.wait_for_load_state("networkidle")
+
+                styles = {
+                    "script": page.evaluate(
+                        f"({STYLED})(document.querySelector('#script').shadowRoot)"
+                    ),
+                    "pasted html": page.evaluate(
+                        f"({STYLED})(document.querySelector('#pasted-html'))"
+                    ),
+                    **{
+                        frame.url.removeprefix(app_url): frame.evaluate(f"({STYLED})(document)")
+                        for frame in frames
+                    },
+                }
+                images = page.evaluate(
+                    """() => [document, document.querySelector('#script').shadowRoot]
+                      .flatMap(root => [...root.querySelectorAll('img')])
+                      .map(img => img.naturalWidth)"""
+                )
+                violations = page.evaluate("window.__violations")
+                shown = page.evaluate(
+                    "getComputedStyle(document.querySelector('#script')).visibility"
+                )
+            finally:
+                browser.close()
+
+    assert styles == dict.fromkeys(styles, STYLED_AS_SHIPPED), styles
+    assert shown == "visible"  # embed.js hid the block only until its stylesheet applied
+    assert len(styles) == 4
+    assert images and all(width > 0 for width in images), images
+    assert violations == [], violations
+    assert problems == [], problems
