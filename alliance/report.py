@@ -49,7 +49,9 @@ def _line_dict(line: StatementLine) -> dict[str, Any]:
         "deal": line.deal,
         "counterparty": line.counterparty,
         "kind": line.kind.value,
+        "reason": line.reason,
         "base": None if line.base is None else _amount(line.base, line.unit),
+        "base_after": None if line.base_after is None else _amount(line.base_after, line.unit),
         "amount": _amount(line.amount, line.unit),
         "status": line.status,
     }
@@ -76,7 +78,14 @@ def statement_json(statement: Statement) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-COLUMNS = ("date", "order", "deal", "counterparty", "kind", "base", "amount", "status")
+COLUMNS = (
+    "date", "order", "deal", "counterparty", "kind", "reason", "base", "base_after", "amount",
+    "status",
+)  # fmt: skip
+"""CSV and JSON: everything, for machines."""
+
+TABLE_COLUMNS = ("date", "order", "deal", "counterparty", "reason", "base", "amount", "status")
+"""What a person reads: the reason says what ``kind`` would; ``base`` is the change."""
 
 
 def statement_csv(statement: Statement) -> str:
@@ -102,14 +111,16 @@ def table_lines(headers: list[str], rows: list[list[str]], right: set[int]) -> l
     return [fmt(headers), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)]
 
 
+def _table_rows(lines: tuple[StatementLine, ...]) -> list[list[str]]:
+    rows = [_line_dict(ln) for ln in lines]
+    return [[printable(str(row[c] or "")) for c in TABLE_COLUMNS] for row in rows]
+
+
 def statement_table(statement: Statement) -> str:
     cur = statement.currency
     out = [f"Statement for {printable(statement.member)}, period {statement.period} ({cur})", ""]
     if statement.lines:
-        rows = [
-            [printable(str(v or "")) for v in _line_dict(ln).values()] for ln in statement.lines
-        ]
-        out += table_lines(list(COLUMNS), rows, right={5, 6})
+        out += table_lines(list(TABLE_COLUMNS), _table_rows(statement.lines), right={5, 6})
     else:
         out.append("No commission lines in this period.")
     out += [
@@ -118,12 +129,8 @@ def statement_table(statement: Statement) -> str:
         f"   net {format_amount(statement.net, cur)} {cur}",
     ]
     if statement.credit_lines:
-        rows = [
-            [printable(str(v or "")) for v in _line_dict(ln).values()]
-            for ln in statement.credit_lines
-        ]
         out += ["", "Swap credits (promotion owed in kind, not money):"]
-        out += table_lines(list(COLUMNS), rows, right={5, 6})
+        out += table_lines(list(TABLE_COLUMNS), _table_rows(statement.credit_lines), right={5, 6})
         out.append(
             f"credits received {format_amount(statement.credits_received, CREDIT)}"
             f"   given {format_amount(statement.credits_given, CREDIT)}"

@@ -17,7 +17,7 @@ EXAMPLE = ROOT / "examples" / "alliance.toml"
 SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"
 LINKS = [  # (source, target, deal): every deal kind the example agreement has
-    ("li", "wang", "li-wang"),  # percent: click always valid
+    ("li", "wang", "li-wang"),  # percent: judged like every click, paid nothing
     ("li", "zhao", "li-zhao"),  # per click: judged, valid clicks booked in the ledger
     ("wang", "li", "wang-li"),
     ("wang", "zhang", "wang-zhang"),

@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = b"bench-secret-bench-secret-bench-secret-0000"
 PAGE = 100  # orders per page, as GET /orders?per_page=100 returns them
 START = datetime(2026, 12, 1, tzinfo=UTC)
+CLOCK = START + timedelta(days=60)
+"""The clock the orders are booked by: after the newest of them (none is "in the future")."""
 PRODUCTS = {
     "li": [
         (101, "Organic cotton bodysuit", Decimal("129.00")),
@@ -134,7 +136,9 @@ def pipeline(engine, agreement, pages: dict[str, list[str]]) -> tuple[float, Boo
     total = BookingResult()
     started = time.perf_counter()
     for member, member_pages in pages.items():
-        total.add(ingest_pages(engine, agreement, member_pages, member=member, secret=SECRET))
+        total.add(
+            ingest_pages(engine, agreement, member_pages, member=member, secret=SECRET, now=CLOCK)
+        )
     return time.perf_counter() - started, total
 
 

@@ -3,14 +3,15 @@
 Each error names the member and the endpoint (``GET orders``), says what to check, and never
 carries a key, a secret, a signature or a full URL with its query string. Retriable ones
 (rate limited, unavailable, a garbled answer) are retried by the HTTP policy and, once it gives
-up, by the next scheduled sync; fatal ones (bad keys, forbidden) need a person.
+up, by the next scheduled sync; fatal ones (bad keys, forbidden, a refused certificate) need a
+person.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from alliance.errors import AllianceError, FatalError, RetriableError
+from alliance.errors import AllianceError, ConfigError, FatalError, RetriableError
 
 
 class StoreError(AllianceError):
@@ -63,6 +64,29 @@ class NotConfigured(StoreError, FatalError):
     advice = "then sync again"
 
 
+class TlsFailed(StoreError, FatalError):
+    """The store's certificate was refused (unknown CA, expired, another host's) or it does not
+    speak HTTPS: a person has to change the trust or the store, so it is never retried."""
+
+    advice = "then sync again"
+
+
+class MissingKeys(ConfigError):
+    """A member's REST key or secret is not set: no request to its store can be made."""
+
+    def __init__(self, member: str, variables: list[str]) -> None:
+        self.member = member
+        self.variables = variables
+        what = "no key configured" if len(variables) > 1 else f"{variables[0]} is not set"
+        super().__init__(
+            f"{member}: {what}: set {' and '.join(variables)} to the store's WooCommerce REST "
+            "API consumer key and secret (WooCommerce > Settings > Advanced > REST API)"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.member, self.variables))
+
+
 class RateLimited(StoreError, RetriableError):
     advice = "the store's host is throttling us; the sync will try again later"
 
@@ -85,6 +109,7 @@ _KINDS: dict[type[StoreError], str] = {
     NotFound: "not_found",
     InvalidRequest: "invalid_request",
     NotConfigured: "config",
+    TlsFailed: "tls",
     RateLimited: "rate_limited",
     StoreUnavailable: "unavailable",
     BadResponse: "bad_response",

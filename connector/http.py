@@ -11,7 +11,9 @@ So every call goes through :meth:`StoreClient.call`:
   garbled answers, never on other 4xx, honouring ``Retry-After`` (tenacity does the retrying);
 - the request is *rebuilt* for every attempt, so an OAuth signature gets a fresh nonce (a real
   store refuses a nonce it has seen in the last 15 minutes);
-- every failure becomes a :mod:`connector.errors` type naming the member and the endpoint.
+- every failure becomes a :mod:`connector.errors` type naming the member and the endpoint; a
+  refused certificate says why (unknown CA, expired, another host's) and which CAs it was
+  checked against, and is never retried: only a person can change it.
 
 Nothing here logs or reports a URL: only ``METHOD endpoint``, so keys and signatures in query
 strings never reach a log line or an error message.
@@ -22,17 +24,18 @@ from __future__ import annotations
 import logging
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import orjson
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from alliance.report import printable
+from connector import json_body
 from connector.errors import (
     AuthFailed,
     BadResponse,
@@ -42,6 +45,7 @@ from connector.errors import (
     RateLimited,
     StoreError,
     StoreUnavailable,
+    TlsFailed,
 )
 
 log = logging.getLogger("alliance.connector")
@@ -83,6 +87,27 @@ class HttpPolicy:
 
 
 @dataclass(frozen=True)
+class CaTrust:
+    """The CAs a store's certificate must chain to, and where that choice came from.
+
+    ``verify`` is what ``requests`` gets; the names are only for messages, so a refused
+    certificate says which bundle refused it and which variable would fix it.
+    """
+
+    verify: bool | str = True
+    """``True``: the public CAs ``requests`` ships (certifi); else a PEM file or directory."""
+    source: str = ""
+    """The variable that named ``verify`` (``LI_WC_CA_BUNDLE``, ``REQUESTS_CA_BUNDLE``...)."""
+    member_variable: str = ""
+    """The member's own CA bundle variable, the fix a refusal suggests."""
+
+    def checked_against(self) -> str:
+        if self.source:
+            return f"the CA bundle in {self.source} ({self.verify})"
+        return "the standard public CAs"
+
+
+@dataclass(frozen=True)
 class Reply:
     """A store's successful JSON answer."""
 
@@ -116,19 +141,21 @@ class StoreClient:
         member: str,
         *,
         policy: HttpPolicy | None = None,
-        verify: bool | str = True,
+        verify: bool | str | CaTrust = True,
         sleep: Callable[[float], None] = time.sleep,
         user_agent: str = "shop-alliance",
     ) -> None:
         self.member = member
         self.policy = policy or HttpPolicy()
-        self.verify = verify
+        self.trust = verify if isinstance(verify, CaTrust) else CaTrust(verify)
         self.requests_sent = 0
         self._sleep = sleep
         self._random = random.Random()
         self.session = requests.Session()
-        # REQUESTS_CA_BUNDLE would override Session.verify (reference section 9); we pass
-        # verify= with every request instead, and ignore proxy and netrc settings too.
+        # REQUESTS_CA_BUNDLE would override Session.verify (reference section 9), even a
+        # member's own bundle; we pass verify= with every request instead (connector.connect
+        # honours REQUESTS_CA_BUNDLE and SSL_CERT_FILE below the member's bundle), and ignore
+        # proxy and netrc settings too.
         self.session.trust_env = False
         adapter = requests.adapters.HTTPAdapter(
             pool_connections=1, pool_maxsize=self.policy.pool_size, max_retries=0
@@ -136,6 +163,10 @@ class StoreClient:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
+
+    @property
+    def verify(self) -> bool | str:
+        return self.trust.verify
 
     def close(self) -> None:
         self.session.close()
@@ -189,9 +220,8 @@ class StoreClient:
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:
-            raise StoreUnavailable(
-                self.member, endpoint, f"TLS failed ({_reason(exc)}); check the certificate"
-            ) from None
+            host = requests.utils.urlparse(prepared.url).hostname or ""
+            raise self._tls_failure(endpoint, exc, host) from None
         except requests.exceptions.Timeout:
             raise _Retry(self._error(StoreUnavailable, endpoint, "timed out")) from None
         except requests.exceptions.ChunkedEncodingError:
@@ -204,6 +234,22 @@ class StoreClient:
 
     def _error(self, kind: type[StoreError], endpoint: str, detail: str, status: int | None = None):
         return kind(self.member, endpoint, detail, status=status)
+
+    def _tls_failure(self, endpoint: str, exc: BaseException, host: str) -> Exception:
+        """What the TLS error says went wrong, and who can fix it; only a broken-off handshake
+        is worth another attempt."""
+        cause = _ssl_cause(exc)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = _certificate_refused(cause, self.trust, host)
+        elif getattr(cause, "reason", None) == "WRONG_VERSION_NUMBER":
+            detail = (
+                "the address does not answer HTTPS (wrong version number); check the scheme "
+                "(http:// or https://) and the port of the member's url"
+            )
+        else:
+            reason = f"the TLS handshake broke off ({_reason(exc)})"
+            return _Retry(self._error(StoreUnavailable, endpoint, reason))
+        return self._error(TlsFailed, endpoint, detail)
 
     def _reply(self, endpoint: str, response: requests.Response) -> Reply:
         status = response.status_code
@@ -238,8 +284,8 @@ class StoreClient:
                 )
             )
         try:
-            data = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
+            data = json_body.loads(response.content)
+        except ValueError:
             raise _Retry(
                 self._error(BadResponse, endpoint, "the JSON answer is truncated or broken", status)
             ) from None
@@ -261,8 +307,8 @@ def _default_type(status: int) -> type[StoreError]:
 def _store_message(response: requests.Response) -> str:
     """The store's own ``{"code", "message"}``, trimmed and made printable."""
     try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
+        body = json_body.loads(response.content)
+    except ValueError:
         return f"HTTP {response.status_code}"
     if not isinstance(body, dict):
         return f"HTTP {response.status_code}"
@@ -283,6 +329,49 @@ def _retry_after(value: str | None) -> float:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return 0.0
+
+
+_CERT_NOT_YET_VALID = 9
+_CERT_HAS_EXPIRED = 10
+_HOST_MISMATCH = frozenset({62, 64})  # X509_V_ERR_HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH
+
+
+def _certificate_refused(cause: ssl.SSLCertVerificationError, trust: CaTrust, host: str) -> str:
+    """Why a certificate was refused and what fixes it, in the words of OpenSSL's verdict."""
+    said = printable(str(cause.verify_message or cause.reason or "verification failed"))[:160]
+    if cause.verify_code == _CERT_HAS_EXPIRED:
+        return (
+            "the store's certificate has expired; the shop must renew it (its web host or "
+            "certificate provider does), and if it looks current, check this machine's clock"
+        )
+    if cause.verify_code == _CERT_NOT_YET_VALID:
+        return "the store's certificate is not valid yet; check this machine's clock"
+    if cause.verify_code in _HOST_MISMATCH:
+        return (
+            f"the store's certificate is for another host ({said.rstrip('.')}); use the host "
+            f"name the certificate is for in the member's url, or have the store serve a "
+            f"certificate for {printable(host)}"
+        )
+    variable = trust.member_variable or "the member's <CREDENTIALS_ENV>_CA_BUNDLE"
+    return (
+        f"the store's certificate is not trusted ({said}; checked against "
+        f"{trust.checked_against()}); set {variable} to the PEM file of the CA that signed "
+        "the store's certificate, or have the store serve its full certificate chain"
+    )
+
+
+def _ssl_cause(exc: BaseException) -> BaseException | None:
+    """The :class:`ssl.SSLError` inside requests' and urllib3's wrappers, if there is one."""
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None or isinstance(cause, ssl.SSLError):
+            return cause
+        inner = getattr(cause, "reason", None)
+        if not isinstance(inner, BaseException):
+            nested = [a for a in getattr(cause, "args", ()) if isinstance(a, BaseException)]
+            inner = nested[-1] if nested else None
+        cause = inner
+    return None
 
 
 def _reason(exc: BaseException) -> str:

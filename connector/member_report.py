@@ -1,4 +1,9 @@
-"""``alliance members`` output: one row per member's store, as a table or JSON."""
+"""``alliance members`` output: one row per member's store, as a table or JSON.
+
+Both say the same: a status (``ok``, ``limited``, ``failing``, ``not checked``; see
+:class:`~connector.members.Condition`), what the live check found, and an earlier sync's error
+as such, with its time.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from alliance.errors import ConfigError
 from alliance.report import printable, table_lines
+from connector.errors import MissingKeys, TlsFailed
 from connector.members import MemberStatus
 
 
@@ -32,6 +39,16 @@ def _age(span: timedelta | None) -> str:
 
 
 def _access(status: MemberStatus) -> tuple[str, str]:
+    """The store and key columns: what the live check could tell about each."""
+    failure = status.failure
+    if isinstance(failure, MissingKeys):
+        return "not checked", "not configured"
+    if isinstance(failure, TlsFailed):
+        return "certificate refused", "-"
+    if isinstance(failure, ConfigError):
+        return "not checked", "-"
+    if failure is not None:
+        return "unreachable", "-"
     access = status.access
     if access is None:
         return "not checked", "-"
@@ -42,26 +59,31 @@ def _access(status: MemberStatus) -> tuple[str, str]:
     return "reachable", "read/write" if access.can_write else "read only"
 
 
-def _problem(status: MemberStatus) -> str:
-    problems = []
-    if status.access is not None and status.access.problem:
-        problems.append(status.access.problem)
-    if status.state.last_error and status.state.last_error not in problems:
-        problems.append(status.state.last_error)
+def _earlier_error(status: MemberStatus) -> str | None:
+    """The last sync's error, as such and when, unless the live check just said the same."""
+    error = status.state.last_error
+    if not error or status.own(error) == status.problem:
+        return None
+    return f"earlier sync at {_when(status.state.last_attempt_at)} failed: {status.own(error)}"
+
+
+def _details(status: MemberStatus) -> str:
+    notes = [n for n in (status.problem, _earlier_error(status)) if n]
     if status.access is not None and status.access.supports_modified_after is False:
-        problems.append("store ignores modified_after: every sync reads all orders")
-    return printable("; ".join(problems))[:300]
+        notes.append("store ignores modified_after: every sync reads all orders")
+    return printable("; ".join(notes))[:400]
 
 
 def member_status_table(statuses: list[MemberStatus]) -> str:
-    headers = ["member", "store", "key", "last sync", "bookmark", "lag", "behind", "quarantined",
-               "last error"]  # fmt: skip
+    headers = ["member", "status", "store", "key", "last sync", "bookmark", "lag", "behind",
+               "quarantined", "details"]  # fmt: skip
     rows = []
     for s in statuses:
         store, key = _access(s)
         rows.append(
             [
                 s.member,
+                s.condition.value,
                 store,
                 key,
                 _when(s.state.last_success_at),
@@ -69,10 +91,10 @@ def member_status_table(statuses: list[MemberStatus]) -> str:
                 _age(s.lag),
                 "-" if s.orders_behind is None else str(s.orders_behind),
                 str(s.quarantined),
-                _problem(s) or "-",
+                _details(s) or "-",
             ]
         )
-    return "\n".join(table_lines(headers, rows, right={6, 7}))
+    return "\n".join(table_lines(headers, rows, right={7, 8}))
 
 
 def member_status_json(statuses: list[MemberStatus]) -> str:
@@ -93,6 +115,9 @@ def member_status_json(statuses: list[MemberStatus]) -> str:
             "needs_attention": s.state.needs_attention,
             "ignores_modified_after": s.state.ignores_modified_after,
             "last_error": s.state.last_error or None,
+            "last_error_at": _iso(s.state.last_attempt_at) if s.state.last_error else None,
+            "status": s.condition.value,
+            "problem": s.problem,
             "healthy": s.healthy,
         }
 

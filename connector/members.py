@@ -10,11 +10,12 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 
 from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
-from alliance.errors import ConfigError
+from alliance.errors import AllianceError, ConfigError
 from alliance.services import sync_records as records
 from alliance.settings import Settings
 from connector.connect import open_store
@@ -69,8 +70,10 @@ def sync_one(
     progress: Progress | None = None,
     environ: Mapping[str, str] | None = None,
     guard: Callable[[Connection], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> SyncReport:
-    """One member's sync, with its store opened from the settings and the environment."""
+    """One member's sync, with its store opened from the settings and the environment;
+    ``clock`` (default: the current time) stamps it and judges dates in the future."""
     secret = settings.require_secret()
     member = agreement.members[member_id]
     try:
@@ -87,6 +90,7 @@ def sync_one(
             overlap=timedelta(seconds=settings.sync_overlap_seconds),
             progress=progress,
             guard=guard,
+            **({"clock": clock} if clock is not None else {}),
         )
     finally:
         store.close()
@@ -102,6 +106,21 @@ def _config_failure(engine: Engine, member: str, exc: ConfigError) -> SyncReport
     return report
 
 
+class Condition(str, Enum):
+    """How ``alliance members`` judges a member. The live check decides when there is one."""
+
+    OK = "ok"  # reachable, and the key reads and writes
+    LIMITED = "limited"  # a read-only key: syncing works, writing to the store does not
+    FAILING = "failing"  # no key, unreachable, a refused key or certificate: syncing fails
+    NOT_CHECKED = "not checked"  # --no-check: only the last sync's outcome is known
+
+
+LIMITED_NOTE = (
+    "read-only key: syncing works; gift packs and webhook registration need a read/write key "
+    "(WooCommerce > Settings > Advanced > REST API)"
+)
+
+
 @dataclass(frozen=True)
 class MemberStatus:
     """One row of ``alliance members``."""
@@ -113,6 +132,8 @@ class MemberStatus:
     state: records.SyncState
     quarantined: int
     orders_behind: int | None
+    failure: AllianceError | None = None
+    """What stopped the live check before the key could be judged: no key, a bad certificate."""
 
     @property
     def lag(self) -> timedelta | None:
@@ -121,9 +142,37 @@ class MemberStatus:
         return datetime.now(UTC) - self.state.last_success_at
 
     @property
+    def condition(self) -> Condition:
+        if self.failure is not None:
+            return Condition.FAILING
+        if self.access is None:
+            return Condition.NOT_CHECKED
+        if not self.access.can_read:
+            return Condition.FAILING
+        return Condition.OK if self.access.can_write else Condition.LIMITED
+
+    @property
     def healthy(self) -> bool:
-        access_ok = self.access is not None and self.access.can_read
-        return access_ok and not self.state.needs_attention and not self.state.last_error
+        """Limited counts as healthy (syncing works). The live check decides, so a fixed key is
+        healthy before the next sync; without a check, the last sync's outcome decides."""
+        if self.condition is Condition.NOT_CHECKED:
+            return not self.state.needs_attention and not self.state.last_error
+        return self.condition is not Condition.FAILING
+
+    @property
+    def problem(self) -> str | None:
+        """What the live check found wrong or limited, in words to act on; None when all is well."""
+        if self.failure is not None:
+            return self.own(str(self.failure))
+        if self.condition is Condition.FAILING and self.access is not None:
+            return self.own(self.access.problem or "the key cannot read orders")
+        if self.condition is Condition.LIMITED:
+            return LIMITED_NOTE
+        return None
+
+    def own(self, message: str) -> str:
+        """A message without the ``member: `` it starts with: the row names the member."""
+        return message.removeprefix(f"{self.member}: ")
 
 
 def member_statuses(
@@ -146,12 +195,13 @@ def member_statuses(
         state = states.get(member_id, records.SyncState(member_id))
         access: Access | None = None
         behind: int | None = None
+        failure: AllianceError | None = None
         if check:
             try:
                 store = open_store(member, environ if environ is not None else os.environ,
                                    policy=policy)  # fmt: skip
-            except ConfigError as exc:
-                access = Access(reachable=False, can_read=False, can_write=False, problem=str(exc))
+            except ConfigError as exc:  # no request was made: say why, not "unreachable"
+                failure = exc
             else:
                 try:
                     access = store.check_access()
@@ -159,8 +209,9 @@ def member_statuses(
                         behind = store.list_orders(
                             modified_after=state.orders_bookmark, per_page=1
                         ).total
-                except StoreError as exc:
-                    access = access or Access(False, False, False, problem=str(exc))
+                except StoreError as exc:  # a refused certificate: the key was never judged
+                    if access is None:
+                        failure = exc
                 finally:
                     store.close()
         statuses.append(
@@ -172,6 +223,7 @@ def member_statuses(
                 state=state,
                 quarantined=quarantine.get(member_id, 0),
                 orders_behind=behind,
+                failure=failure,
             )
         )
     return statuses

@@ -85,11 +85,18 @@ def modified_at(document: Any) -> datetime | None:
         return None
 
 
+_PLAIN = (int, str, type(None))
+
+
 def identity(document: Any) -> tuple[Any, Any]:
-    """What makes a listed document a duplicate: (id, date_modified_gmt)."""
+    """What makes a listed document a duplicate: (id, date_modified_gmt). Always hashable: a
+    broken store's list or object there is spelled out, so it reaches the quarantine."""
     if type(document) is not dict:
         return (None, repr(document)[:100])
-    return (document.get("id"), document.get("date_modified_gmt"))
+    key = (document.get("id"), document.get("date_modified_gmt"))
+    if type(key[0]) in _PLAIN and type(key[1]) in _PLAIN:
+        return key
+    return (None, repr(key)[:200])
 
 
 class ListingWalk:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Engine
 
 from alliance.agreement import Agreement
@@ -33,7 +32,9 @@ from alliance.errors import FatalError, OrderDataError
 from alliance.gcpause import collector_paused
 from alliance.services import sync_records as records
 from alliance.services.booking import BookingResult
-from connector.errors import StoreError
+from alliance.services.deletion import book_deleted_order
+from connector import json_body
+from connector.errors import NotFound, StoreError
 from connector.fetch_process import PROCESS_THRESHOLD, EventSource, ProcessSource, ThreadSource
 from connector.pages import ChangedPage, Event, ListingDone, Notice, identity
 from connector.product_sync import sync_products
@@ -105,6 +106,7 @@ def sync_member(
         has_quarantine = bool(records.quarantined(conn, member))
         has_orders = records.has_orders(conn, member)
     booker = _Booker(engine, agreement, member, secret, report, progress)
+    booker.clock = clock  # judges order dates in the future
     booker.has_quarantine = has_quarantine
     booker.has_orders = has_orders
     booker.guard = guard
@@ -221,16 +223,18 @@ class _Booker:
         self.has_quarantine = False
         self.has_orders = True  # set False for a member with nothing stored: no digest lookups
         self.guard: Callable[[Connection], None] | None = None
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def consume(self, events: Iterator[Event]) -> None:
         for event in events:
             if isinstance(event, ChangedPage):
                 self._page(event)
             elif isinstance(event, ListingDone):
-                if event.newest is not None and event.listing not in self.newest:
-                    self._advance(event.listing, event.newest)  # a scan: bookmark at the end
-                if event.newest is not None:
-                    self.newest[event.listing] = event.newest
+                newest = self._no_later_than_now(event.newest)
+                if newest is not None and event.listing not in self.newest:
+                    self._advance(event.listing, newest)  # a scan: bookmark at the end
+                if newest is not None:
+                    self.newest[event.listing] = newest
             elif isinstance(event, Notice):
                 self.report.warnings.append(event.message)
                 self.report.ignores_modified_after |= event.ignores_modified_after
@@ -242,9 +246,10 @@ class _Booker:
             self.store_total = page.total
         documents = page.documents if page.documents is not None else _parse(page.raw)
         moment = None
-        if page.moves_bookmark and page.newest is not None:
+        newest = self._no_later_than_now(page.newest)
+        if page.moves_bookmark and newest is not None:
             current = self.newest.get(page.listing)
-            moment = page.newest if current is None else max(current, page.newest)
+            moment = newest if current is None else max(current, newest)
             self.newest[page.listing] = moment
         # one transaction: the page's orders, and the bookmark that covers them
         ready = self._prepare(documents, page.digests)
@@ -266,6 +271,7 @@ class _Booker:
             return _Ready(fresh, None)
         given = fresh_digests if digests is not None else None
         options = {"member": self.member, "secret": self.secret, "digests": given}
+        options["now"] = self.clock()
         if not self.has_orders:  # a first backfill: nothing stored to compare with
             return _Ready(fresh, prepare_page(None, fresh, **options))
         with self.engine.connect() as reader:
@@ -301,6 +307,11 @@ class _Booker:
         if self.progress is not None:
             self.progress(len(self.seen), self.store_total)
 
+    def _no_later_than_now(self, moment: datetime | None) -> datetime | None:
+        """A bookmark never passes this sync's own clock: an order a broken store dated 2099
+        is quarantined, and must not stop every later order from being listed until 2099."""
+        return None if moment is None else min(moment, self.clock())
+
     def _advance(self, listing: str, moment: datetime) -> None:
         with self.engine.begin() as conn:
             records.advance_bookmark(conn, self.member, BOOKMARKS[listing], moment)
@@ -310,10 +321,17 @@ class _Booker:
 
 
 def _parse(raw: bytes) -> list[Any]:
-    documents = orjson.loads(raw)
+    documents = json_body.loads(raw)
     if not isinstance(documents, list):  # the fetch side checked it already
         raise TypeError("a page of orders is not a JSON list")
     return documents
+
+
+def _printable(value: Any) -> str:
+    """A stored date's text, as the quarantine keeps it for people: a NUL (which PostgreSQL
+    refuses, failing the page) or any other unprintable character becomes ``?``."""
+    text = value if type(value) is str else ""
+    return "".join(char if char.isprintable() else "?" for char in text[:32])
 
 
 def quarantine_in(
@@ -321,7 +339,9 @@ def quarantine_in(
 ) -> int:
     """Quarantine refused orders; orders of ``documents`` that booked leave the quarantine."""
     modified = {
-        str(d.get("id")): str(d.get("date_modified_gmt", "")) for d in documents if type(d) is dict
+        str(d.get("id")): _printable(d.get("date_modified_gmt"))
+        for d in documents
+        if type(d) is dict
     }
     refused = {error.external_id for error in rejected}
     held = 0
@@ -366,15 +386,74 @@ def handle_webhook(
     *,
     secret: bytes,
 ) -> BookingResult | None:
-    """Act on a verified delivery: orders are synced one by one, products on the next sync."""
+    """Act on a verified delivery: orders are synced one by one, products on the next sync.
+
+    None means there was nothing to book; the reason is logged.
+    """
     if isinstance(event, SyncOrder):
-        if event.topic.endswith(".deleted"):
+        return sync_delivered_order(
+            engine, agreement, store, event.order_id, deleted=deletes(event), secret=secret
+        )
+    return None
+
+
+def deletes(event: SyncOrder) -> bool:
+    """``order.deleted``: WooCommerce moved the order to the Trash, or deleted it for good."""
+    return event.topic.endswith(".deleted")
+
+
+def sync_delivered_order(
+    engine: Engine,
+    agreement: Agreement,
+    store: Storefront,
+    order_id: int,
+    *,
+    deleted: bool,
+    secret: bytes,
+) -> BookingResult | None:
+    """Book an order a webhook named, read back from the store; None when nothing was booked.
+
+    A trashed order reads back with status ``trash`` and is reversed like any revision. One
+    deleted for good answers 404: after an ``order.deleted`` delivery that is booked as its
+    last stored revision moved to the trash (:mod:`alliance.services.deletion`); after any
+    other topic the order is simply gone, and there is nothing to book.
+    """
+    member = store.member
+    try:
+        booked = sync_order(engine, agreement, store, order_id, secret=secret)
+    except NotFound as exc:
+        if not deleted:
             log.warning(
-                "%s: order %d was deleted in the store; deleted orders are not reversed "
-                "automatically, move it to the trash instead",
-                store.member,
-                event.order_id,
+                "%s: order %d is not in the store any more (%s); nothing to book",
+                member,
+                order_id,
+                exc.detail,
             )
             return None
-        return sync_order(engine, agreement, store, event.order_id, secret=secret)
-    return None
+    else:
+        if deleted:
+            log.info(
+                "%s: order %d was moved to the trash; read back and booked (%d ledger entries)",
+                member,
+                order_id,
+                booked.entries_booked,
+            )
+        return booked
+
+    def release(conn: Connection, _result: BookingResult) -> None:
+        records.release_quarantine(conn, member, [str(order_id)])  # gone: nothing to fix
+
+    result = book_deleted_order(engine, agreement, member, str(order_id), also=release)
+    if result is None:
+        why = "it was never booked, so there is nothing to reverse"
+    elif not result.orders_applied:
+        why = "it was reversed already"
+    else:
+        why = f"booked as trashed: {result.entries_booked} ledger entries reverse it"
+    log.info(
+        "%s: order %d was deleted for good in the store (404 after order.deleted); %s",
+        member,
+        order_id,
+        why,
+    )
+    return result

@@ -11,14 +11,14 @@ from __future__ import annotations
 import gc
 import importlib
 import importlib.util
+import logging
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -26,23 +26,42 @@ from starlette.types import ASGIApp
 
 from alliance.agreement import Agreement
 from alliance.settings import Settings
+from alliance.storage.database import write_lock_free
 from alliance.storage.impressions import add_impressions
 from widgets.redirect import Redirector, TrackedLinks
 from widgets.webhook_route import QueueOrder, receiver_from, webhook_route
 
+log = logging.getLogger("alliance.web")
+
+HEALTH_LOCK_WAIT_SECONDS = 0.5
+"""How long ``/healthz`` waits for SQLite's write lock before it calls the database busy."""
+
+HEALTH_ANSWER_SECONDS = 0.9
+"""``/healthz`` answers within this, whatever the database does (busy threads included)."""
+
 
 async def healthz(request: Request) -> JSONResponse:
+    """``ok``; ``database busy`` (200: the app still serves, from memory and cache, and a
+    restart would lose the clicks it holds) while the write lock is held elsewhere or clicks
+    are held; ``database unavailable`` (503) when the database fails."""
     engine: Engine = request.app.state.engine
-
-    def ping() -> None:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-
+    held = request.app.state.redirector.writer.held
     try:
-        await run_in_threadpool(ping)
-    except Exception:  # any database failure means "not healthy"
+        with anyio.fail_after(HEALTH_ANSWER_SECONDS):
+            free = await anyio.to_thread.run_sync(
+                write_lock_free, engine, HEALTH_LOCK_WAIT_SECONDS, abandon_on_cancel=True
+            )
+    except TimeoutError:
+        free = False
+    except Exception:  # any other database failure means "not healthy"
         return JSONResponse({"status": "database unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok", "agreement": request.app.state.agreement.version})
+    body = {
+        "status": "ok" if free and not held.holding else "database busy",
+        "agreement": request.app.state.agreement.version,
+        "clicks_held": len(held),
+        "clicks_refused": held.refused,
+    }
+    return JSONResponse(body)
 
 
 def _block_routes() -> list[Route]:
@@ -94,7 +113,10 @@ def create_app(
             yield
             tasks.cancel_scope.cancel()
         await anyio.to_thread.run_sync(app.state.redirector.writer.stop)
-        await anyio.to_thread.run_sync(flush_impressions, app)
+        try:
+            await anyio.to_thread.run_sync(flush_impressions, app)
+        except Exception as exc:
+            log.error("impressions not added to the database as the app stopped: %r", exc)
         if owned:
             engine.dispose()
 
@@ -141,12 +163,21 @@ def flush_impressions(app: Starlette) -> int:
         return 0
     counts = counter.drain()
     if counts:
-        with app.state.engine.begin() as conn:
-            add_impressions(conn, counts)
+        try:
+            with app.state.engine.begin() as conn:
+                add_impressions(conn, counts)
+        except BaseException:
+            counter.give_back(counts)  # for the next flush: a locked database loses nothing
+            raise
     return sum(counts.values())
 
 
 async def _flush_impressions_every(app: Starlette, seconds: float) -> None:
+    """Flush every ``seconds``; a failed flush (a lock held past the busy timeout) is logged
+    and tried again at the next, and never ends the loop."""
     while True:
         await anyio.sleep(seconds)
-        await anyio.to_thread.run_sync(flush_impressions, app)
+        try:
+            await anyio.to_thread.run_sync(flush_impressions, app)
+        except Exception as exc:
+            log.warning("impressions not added to the database, kept for the next try: %r", exc)

@@ -6,7 +6,8 @@ lock (``bench/clicks.py``: about 600 clicks/s, p99 over 300 ms). So ``/r`` hands
 this writer and waits: the writer takes the clicks that have arrived (up to
 :data:`MAX_BATCH`), judges them in one transaction (two queries a batch; each click also
 sees the batch's earlier ones), writes them at once, commits, and only then releases the
-waiting requests. A failed batch fails every waiting request: none gets a 302.
+waiting requests. A failed batch fails every waiting request: none gets a 302 (a batch the
+database refuses only for now, busy or full, is held instead: see below).
 
 Where the batch is written depends on the database (measured in ``bench/clicks.py``):
 
@@ -14,11 +15,15 @@ Where the batch is written depends on the database (measured in ``bench/clicks.p
   that arrived together have been prepared. A commit here is CPU work in this process, and
   a writer thread would only trade the GIL with the loop on every click: 3,100 clicks/s
   inline against 1,950/s with a thread. While a batch is written the loop waits, like the
-  clicks in it; a SQLite lock held by another process (a sync) makes it wait longer.
-  The batches go through one connection of their own that never checkpoints the WAL as it
-  commits (a checkpoint syncs the disk: 10-20 ms here, and the loop would wait through
-  it); a thread checkpoints every :data:`CHECKPOINT_SECONDS` beside the writer instead, and
-  the connection checkpoints itself only if the WAL reaches :data:`BACKSTOP_PAGES`.
+  clicks in it, but never for the write lock: the connection does not wait for it
+  (:data:`LOOP_WAIT_MS`), and a batch the database refuses for now (another process holds
+  the lock, a checkpoint restarts the WAL, the disk is full) is held in memory and written
+  by a thread (:mod:`widgets.held_clicks`); its requests get their 302 at the commit or
+  after a quarter of a second. The batches go through one connection of their own that
+  never checkpoints the WAL as it commits (a checkpoint syncs the disk: 10-20 ms here, and
+  the loop would wait through it); a thread keeps the WAL small beside the writer instead
+  (:class:`alliance.storage.wal.WalKeeper`), and the connection checkpoints itself only if
+  the WAL reaches :data:`BACKSTOP_PAGES`.
 * **A database server** (PostgreSQL): on a thread of its own, so the loop goes on while the
   batch crosses the network (1,750 clicks/s against 1,300/s inline).
 """
@@ -38,6 +43,9 @@ from sqlalchemy import Connection, Engine
 from alliance.agreement import Agreement
 from alliance.clicks import Click
 from alliance.services.booking import book_clicks_in
+from alliance.storage.database import refused_for_now
+from alliance.storage.wal import WalKeeper
+from widgets.held_clicks import HeldClicks, Waiter, resolve
 from widgets.links import LinkClaim
 from widgets.visitors import Candidate, ClickJudge
 
@@ -46,11 +54,13 @@ log = logging.getLogger("alliance.clicks")
 MAX_BATCH = 64
 """Clicks per transaction at most: enough to amortise a commit, small enough to stay quick."""
 
-CHECKPOINT_SECONDS = 1.0
-"""How often the checkpoint thread copies the WAL into the SQLite database file."""
+BACKSTOP_PAGES = 2048
+"""WAL pages (4 KiB each) at which the writer's own commits checkpoint after all (8 MiB,
+twice what the WAL keeper holds the log to), should the keeper fall behind."""
 
-BACKSTOP_PAGES = 16_000
-"""WAL pages (4 KiB each) at which the writer's own commits checkpoint after all (64 MiB)."""
+LOOP_WAIT_MS = 0
+"""How long the event loop's connection waits for SQLite's write lock: not at all (a batch
+it cannot write now is held, :mod:`widgets.held_clicks`)."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +71,6 @@ class PendingClick:
     agent: str
     at: datetime
 
-
-Waiter = asyncio.Future[None]
-"""The request waiting for its click to be committed."""
 
 _STOP = object()
 
@@ -86,17 +93,21 @@ class ClickWriter:
         """Write on the event loop (SQLite) rather than on a thread of its own."""
         self._waiting: list[tuple[PendingClick, Waiter]] = []  # inline: this loop's batch
         self._connection: Connection | None = None  # inline: the batches' own connection
-        self._checkpoints: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self.held: HeldClicks[PendingClick] = HeldClicks(engine, self._write, MAX_BATCH)
+        """Inline: clicks the database could not take yet."""
+        self.wal = WalKeeper(engine)
         self._queue: queue.Queue[object] = queue.Queue()  # threaded
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     async def record(self, click: PendingClick) -> None:
-        """Store ``click`` (judged, booked) and return once it is committed."""
+        """Store ``click`` (judged, booked) and return once it is committed; while the
+        database cannot take it, once it has been held for a moment (:class:`HeldClicks`)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        if self.inline:
+        if self.inline and self.held.holding:  # behind the clicks held before it
+            self.held.hold([(click, done)])
+        elif self.inline:
             self._waiting.append((click, done))
             if len(self._waiting) == 1:  # the first of a batch: write once the others are in
                 loop.call_soon(self._write_waiting)
@@ -109,10 +120,10 @@ class ClickWriter:
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join(timeout=10)
-        self._stopping.set()
-        if self._checkpoints is not None:
-            self._checkpoints.join(timeout=10)
+        self.held.stop()
+        self.wal.stop()
         if self._connection is not None:
+            self._connection.invalidate()  # its pragmas must not go back to the pool
             self._connection.close()
             self._connection = None
 
@@ -122,36 +133,22 @@ class ClickWriter:
         batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
         if self._waiting:
             asyncio.get_running_loop().call_soon(self._write_waiting)
-        self.write_batch(batch, self._loop_connection)
+        if self.held.holding:  # clicks before these are held: these wait behind them
+            self.held.hold(batch)
+        else:
+            self.write_batch(batch, self._loop_connection)
 
     def _loop_connection(self) -> Connection:
-        """The inline batches' connection (opened on first use), and the checkpoint thread."""
+        """The inline batches' connection (opened on first use), and the WAL keeper."""
         if self._connection is None or self._connection.closed:
             self._connection = self.engine.connect()
             if self.engine.dialect.name != "sqlite":
-                return self._connection  # only SQLite has a WAL to mind
+                return self._connection  # only SQLite has a WAL and a write lock to mind
             self._connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+            self._connection.exec_driver_sql(f"PRAGMA busy_timeout={LOOP_WAIT_MS}")
             self._connection.commit()
-        if self.engine.dialect.name == "sqlite" and (
-            self._checkpoints is None or not self._checkpoints.is_alive()
-        ):
-            self._stopping.clear()
-            self._checkpoints = threading.Thread(
-                target=self._checkpoint_every, name="alliance-wal-checkpoints", daemon=True
-            )
-            self._checkpoints.start()
+        self.wal.start()
         return self._connection
-
-    def _checkpoint_every(self) -> None:
-        """Copy the WAL into the database file now and then, beside the writer (PASSIVE:
-        it never blocks the writer or readers; the disk sync happens on this thread)."""
-        with self.engine.connect() as conn:
-            while not self._stopping.wait(CHECKPOINT_SECONDS):
-                try:
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    conn.commit()
-                except Exception as exc:  # the writer's backstop still checkpoints
-                    log.warning("WAL checkpoint failed: %r", exc)
 
     # -- threaded --------------------------------------------------------------------------
 
@@ -199,13 +196,16 @@ class ClickWriter:
                 with conn.begin():
                     self._write(conn, [click for click, _ in batch])
         except BaseException as exc:  # every waiting request learns of it: none gets a 302
+            if self.inline and refused_for_now(exc):
+                self.held.hold(batch)  # busy or full for now: written when it frees
+                return
             log.error("recording %d click(s) failed: %r", len(batch), exc)
             error = exc
         for _click, waiter in batch:
             if self.inline:
-                _resolve(waiter, error)
+                resolve(waiter, error)
             else:
-                waiter.get_loop().call_soon_threadsafe(_resolve, waiter, error)
+                waiter.get_loop().call_soon_threadsafe(resolve, waiter, error)
 
     def _write(self, conn: Connection, pending: list[PendingClick]) -> None:
         verdicts = self.judge.judge_batch(
@@ -228,12 +228,3 @@ class ClickWriter:
             for click, verdict in zip(pending, verdicts, strict=True)
         ]
         book_clicks_in(conn, self.agreement, records, records[-1].clicked_at)
-
-
-def _resolve(done: asyncio.Future[None], error: BaseException | None) -> None:
-    if done.done():  # the request went away (client disconnected): nothing to tell
-        return
-    if error is None:
-        done.set_result(None)
-    else:
-        done.set_exception(error)

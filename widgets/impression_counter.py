@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,12 @@ class ImpressionCounter:
         with self._lock:
             drained, self.pending = dict(self.pending), Counter()
         return drained
+
+    def give_back(self, drained: Mapping[tuple[str, str, str, str], int]) -> None:
+        """Return counts ``drain`` handed over that could not be written: the next flush
+        adds them (``totals`` already has them)."""
+        with self._lock:
+            self.pending.update(drained)
 
 
 def impressions_of(state: Any) -> ImpressionCounter:

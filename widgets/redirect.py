@@ -4,7 +4,11 @@ The order of things is the contract: the token is verified and checked against t
 the destination is built and held to the target member's own store host (never an open
 redirect); only then is the click recorded durably (:func:`alliance.services.booking.book_clicks`),
 and only after that commits does the shopper get the 302. Anything wrong before the click is
-recorded answers the 404 page, records nothing and redirects nowhere.
+recorded answers the 404 page, records nothing and redirects nowhere. Two exceptions, both so
+that a shop's page never waits on our database: while SQLite cannot take clicks the 302 goes
+out after a quarter of a second with the click held in memory, and past the bound of held
+clicks the shopper gets a quick 503 instead (:mod:`widgets.held_clicks`). ``HEAD`` answers
+as ``GET`` would, with no body, and records nothing: link checkers and previews are no clicks.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from alliance.agreement import Agreement
 from alliance.products import PUBLISHED, is_web_url
 from alliance.storage.schema import products
 from widgets.click_writer import ClickWriter, PendingClick
+from widgets.held_clicks import RETRY_AFTER_SECONDS, DatabaseBusy
 from widgets.links import BadLink, LinkClaim, link_key, verify_link
 from widgets.rendering import make_environment, override_dir
 from widgets.visitors import ClickJudge, agent_class, visitor_key, visitor_key_secret
@@ -257,6 +262,7 @@ def not_found_html() -> str:
 
 _NO_STORE = (b"cache-control", b"no-store")
 _NOT_FOUND_HEADERS = [(b"content-type", b"text/html; charset=utf-8"), _NO_STORE]
+_BUSY_HEADERS = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode()), *_NOT_FOUND_HEADERS]
 
 
 class TrackedLinks:
@@ -265,7 +271,8 @@ class TrackedLinks:
     A tracked link is the one request that happens on every click, so it skips the request
     and response objects, the router and the other middleware: it reads the two things it
     needs from the ASGI scope and sends the 302 (or the 404 page) directly. Every other path
-    goes to the app. An error answers 500 and records nothing (no 302 without a stored click).
+    goes to the app. An error answers 500 and records nothing (no 302 without a stored or
+    held click); past the bound of held clicks the answer is a 503 with ``Retry-After``.
     """
 
     def __init__(self, app: ASGIApp, redirector: Redirector) -> None:
@@ -282,7 +289,7 @@ class TrackedLinks:
         except Exception:
             log.exception("a tracked link could not be recorded; the visitor got a 500")
             status, headers, body = 500, _NOT_FOUND_HEADERS, _error_html()
-        await _answer(send, status, headers, b"" if scope["method"] == "HEAD" else body)
+        await _answer(send, status, headers, body, head=scope["method"] == "HEAD")
 
     async def _answer_click(self, scope: Scope, token: str) -> tuple[int, list, bytes]:
         if scope["method"] not in ("GET", "HEAD"):
@@ -297,7 +304,11 @@ class TrackedLinks:
         if prepared is None:
             return 404, _NOT_FOUND_HEADERS, not_found_html().encode()
         location, pending = prepared
-        await self.redirector.writer.record(pending)  # the 302 leaves once it is committed
+        if scope["method"] == "GET":  # HEAD (link checkers, previews) is no click
+            try:
+                await self.redirector.writer.record(pending)  # the 302 leaves once committed
+            except DatabaseBusy:  # nothing recorded, no click id sent out: try again soon
+                return 503, _BUSY_HEADERS, _error_html()
         return 302, [(b"location", location.encode("ascii")), _NO_STORE], b""
 
 
@@ -308,7 +319,10 @@ def _error_html() -> bytes:
     )
 
 
-async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes):
+async def _answer(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, *, head: bool
+) -> None:
+    """Send the answer; to ``HEAD``, the same status and headers (length included), no body."""
     headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": b"" if head else body})

@@ -1,5 +1,5 @@
 """Who clicked, without knowing who: a daily visitor key, a user-agent class, and the judge
-that decides whether a click on a per-click deal is paid.
+that decides whether a click is valid.
 
 The visitor key is a keyed hash of (day, IP address, user agent) under a key derived from the
 alliance secret for this purpose only; the IP address and the user agent are never stored.
@@ -32,8 +32,20 @@ _CONTEXT = b"alliance/visitors/v1"
 VISITOR_KEY_CHARS = 32
 """Hex characters kept of the HMAC (128 bits): collisions between visitors are negligible."""
 
-RATE_LIMIT_PER_MINUTE = 10
-"""A visitor's clicks beyond this many in 60 seconds (on any deal) are not paid."""
+BURST_CLICKS = 10
+"""The burst rule: a visitor's clicks past this many within :data:`BURST_SECONDS` (on any
+deal, valid or not) are invalid, ``rate-limited``. Ten links a minute is more than a shopper
+opens from partner blocks; a loop of requests passes it within seconds."""
+
+BURST_SECONDS = 60
+"""The burst rule's window: a click is ``rate-limited`` when the same visitor made
+:data:`BURST_CLICKS` or more clicks in the seconds before it."""
+
+DUPLICATE_WINDOW_HOURS = 24
+"""The duplicate window of deals that pay per order (percent, per order, swap): a repeat click
+by one visitor on the deal within it is ``duplicate``. Per-click deals name their own
+(``click_window_hours``). Visitor keys rotate at midnight UTC, so a day is the most any
+window can see."""
 
 BROWSER, BOT, UNKNOWN = "browser", "bot", "unknown"
 
@@ -109,8 +121,8 @@ _ranked = (
 _LATEST_CLICKS = select(_ranked.c.visitor_key, _ranked.c.clicked_at).where(
     _ranked.c.n <= bindparam("keep")
 )
-"""Each visitor's latest ``keep`` clicks since ``since``: if ``per_minute`` of them fall within a
-click's minute it is over the limit, whatever came before them, so no more are needed."""
+"""Each visitor's latest ``keep`` clicks since ``since``: if ``burst_clicks`` of them fall in the
+burst window before a click it is a burst, whatever came before them, so no more are needed."""
 _LATEST_VALID = (
     select(_c.visitor_key, _c.deal_id, func.max(_c.clicked_at))
     .where(
@@ -139,33 +151,45 @@ class VisitorHistory:
     """What the table says of one visitor just before a batch: enough to judge its clicks."""
 
     recent: list[datetime] = field(default_factory=list)
-    """Times of the visitor's latest clicks (any deal, paid or not): at most ``per_minute``
-    from the table, since a minute before the batch, then the batch's own."""
+    """Times of the visitor's latest clicks (any deal, valid or not): at most ``burst_clicks``
+    from the table, since one burst window before the batch, then the batch's own."""
     last_valid: dict[str, datetime] = field(default_factory=dict)
     """Per deal, the visitor's latest valid click."""
 
 
 class ClickJudge:
-    """Valid or not, with a reason, for clicks on per-click deals; other deals pay per order,
-    so their clicks are always valid (attribution, not the click, decides what they earn).
+    """Valid or not, with a reason, for every click whatever its deal pays: only per-click
+    deals pay for valid clicks, but the exchange report and the reciprocity weights count
+    valid clicks of every deal, so a loop of requests must not count there either. (An
+    invalid click still attributes an order that names it: attribution ignores verdicts.)
 
-    Reasons in order of precedence: ``bot``, ``rate-limited`` (``per_minute`` or more clicks
-    by the visitor in the last minute, any deal), ``duplicate`` (a valid click by the same
-    visitor on the same deal within the deal's ``click_window_hours``).
+    Reasons in order of precedence: ``bot``, ``rate-limited`` (the burst rule:
+    ``burst_clicks`` or more clicks by the visitor in the ``burst_seconds`` before, any deal),
+    ``duplicate`` (a valid click by the same visitor on the same deal within the deal's
+    window: ``click_window_hours`` for per-click deals, :data:`DUPLICATE_WINDOW_HOURS` else).
 
     A batch is judged with two queries whatever its size (:meth:`judge_batch`);
     the verdicts themselves come from :meth:`decide`, which does no I/O.
     """
 
-    def __init__(self, agreement: Agreement, per_minute: int = RATE_LIMIT_PER_MINUTE) -> None:
+    def __init__(
+        self,
+        agreement: Agreement,
+        burst_clicks: int = BURST_CLICKS,
+        burst_seconds: float = BURST_SECONDS,
+    ) -> None:
         self.agreement = agreement
-        self.per_minute = per_minute
-        self.per_click_windows = {
-            deal.id: timedelta(hours=deal.click_window_hours)
+        self.burst_clicks = burst_clicks
+        self.burst = timedelta(seconds=burst_seconds)
+        self.windows = {
+            deal.id: timedelta(
+                hours=deal.click_window_hours
+                if deal.kind is DealKind.PER_CLICK
+                else DUPLICATE_WINDOW_HOURS
+            )
             for deal in agreement.deals
-            if deal.kind is DealKind.PER_CLICK
         }
-        """Per-click deals and their duplicate windows (zero: no duplicate check)."""
+        """Every deal's duplicate window (zero: no duplicate check)."""
 
     def judge_batch(self, conn: Connection, batch: Sequence[Candidate]) -> list[Verdict]:
         """Verdicts for ``batch`` in order; each click also sees the batch's earlier ones."""
@@ -173,25 +197,23 @@ class ClickJudge:
         verdicts = []
         for click in batch:
             history = histories.get(click.visitor)
-            if history is None:  # not on a per-click deal, or a bot: no history needed
+            if history is None:  # a bot, or a deal no longer agreed: no history needed
                 history = histories[click.visitor] = VisitorHistory()
             verdict = self.decide(click, history)
-            history.recent.append(click.at)  # every click counts towards the rate, paid or not
-            if verdict.valid and click.deal_id in self.per_click_windows:
+            history.recent.append(click.at)  # every click counts towards a burst, valid or not
+            if verdict.valid:
                 history.last_valid[click.deal_id] = click.at
             verdicts.append(verdict)
         return verdicts
 
     def decide(self, click: Candidate, history: VisitorHistory) -> Verdict:
         """The verdict for ``click`` given the visitor's history (pure: no I/O)."""
-        window = self.per_click_windows.get(click.deal_id)
-        if window is None:
-            return VALID
         if click.agent == BOT:
             return Verdict(False, BOT_REASON)
-        minute_ago = click.at - timedelta(minutes=1)
-        if sum(1 for at in history.recent if at > minute_ago) >= self.per_minute:
+        burst_start = click.at - self.burst
+        if sum(1 for at in history.recent if at > burst_start) >= self.burst_clicks:
             return Verdict(False, RATE_LIMITED)
+        window = self.windows.get(click.deal_id)
         last = history.last_valid.get(click.deal_id)
         if window and last is not None and last > click.at - window:
             return Verdict(False, DUPLICATE)
@@ -200,19 +222,19 @@ class ClickJudge:
     def _histories(self, conn: Connection, batch: Sequence[Candidate]) -> dict[str, VisitorHistory]:
         """Two grouped queries for the visitors whose clicks need judging (index-backed:
         ``clicks (visitor_key, clicked_at)``)."""
-        judged = [c for c in batch if c.deal_id in self.per_click_windows and c.agent != BOT]
+        judged = [c for c in batch if c.deal_id in self.windows and c.agent != BOT]
         if not judged:
             return {}
         visitors = sorted({c.visitor for c in judged})
         first = min(c.at for c in batch)
         histories = {v: VisitorHistory() for v in visitors}
-        since = first - timedelta(minutes=1)
+        since = first - self.burst
         rows = conn.execute(
-            _LATEST_CLICKS, {"visitors": visitors, "since": since, "keep": self.per_minute}
+            _LATEST_CLICKS, {"visitors": visitors, "since": since, "keep": self.burst_clicks}
         )
         for visitor, at in rows:
             histories[visitor].recent.append(_aware(at))
-        windows = {c.deal_id: self.per_click_windows[c.deal_id] for c in judged}
+        windows = {c.deal_id: self.windows[c.deal_id] for c in judged}
         deals = sorted(d for d, w in windows.items() if w)
         if deals:
             since = first - max(windows[d] for d in deals)

@@ -22,6 +22,7 @@ from alliance.services import sync_records as records
 from alliance.settings import Settings
 from connector.members import sync_one
 from connector.sync import Progress, SyncReport
+from worker.connection import connect
 from worker.keys import key_for
 
 LOCK_TTL_SECONDS = 300
@@ -122,7 +123,7 @@ def locked_syncs(
     progress: Callable[[str], Progress | None] | None = None,
 ) -> list[SyncReport]:
     """``alliance sync`` beside running workers: each member under its lock and fencing."""
-    redis = Redis.from_url(settings.require_redis())
+    redis = connect(settings.require_redis())  # a message, not a traceback, when it is down
     reports = []
     for member in members:
         lock = MemberLock(redis, member, ttl=settings.lock_ttl_seconds)

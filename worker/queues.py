@@ -22,6 +22,7 @@ from rq.worker import Worker
 
 from alliance.errors import BadInputError
 from worker import jobs
+from worker.connection import reached
 from worker.keys import ORDERS_QUEUE, QUEUES, SYNC_QUEUE, order_job_id, sync_job_id
 from worker.locks import MemberLock
 
@@ -88,20 +89,24 @@ def _free_if_abandoned(redis: Redis, job_id: str, member: str) -> None:
         return  # it finished (and vanished) meanwhile: nothing to free
 
 
-def enqueue_order(redis: Redis, member: str, order_id: int) -> bool:
-    """Queue "sync this order" (a webhook delivery); duplicates collapse into one job."""
+def enqueue_order(redis: Redis, member: str, order_id: int, *, deleted: bool = False) -> bool:
+    """Queue "sync this order" (a webhook delivery; ``deleted``: an ``order.deleted`` one);
+    duplicates collapse into one job. Raises :class:`~worker.connection.RedisUnavailable`
+    when Redis is down."""
     try:
-        queue(redis, ORDERS_QUEUE).enqueue(
-            jobs.process_order_job,
-            member,
-            order_id,
-            job_id=order_job_id(member, order_id),
-            unique=True,
-            retry=Retry(max=3, interval=[10, 60, 300]),
-            result_ttl=0,
-            failure_ttl=FAILURE_TTL,
-            description=f"order {member}#{order_id}",
-        )
+        with reached(redis):  # the web app's first use of Redis may be long after it started
+            queue(redis, ORDERS_QUEUE).enqueue(
+                jobs.process_order_job,
+                member,
+                order_id,
+                **({"deleted": True} if deleted else {}),
+                job_id=order_job_id(member, order_id, deleted=deleted),
+                unique=True,
+                retry=Retry(max=3, interval=[10, 60, 300]),
+                result_ttl=0,
+                failure_ttl=FAILURE_TTL,
+                description=f"order {member}#{order_id}" + (" deleted" if deleted else ""),
+            )
         return True
     except DuplicateJobError:
         return False

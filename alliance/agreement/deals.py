@@ -91,7 +91,7 @@ def _deal(
         path,
         (
             ("id", '"li-wang"', "identifier", ("deal",), REQUIRED),
-            ("description", "", "text", ('"..."', True), ""),
+            ("description", "", "text", ('"..."', True, True), ""),
         ),
     )
     if kind is None:

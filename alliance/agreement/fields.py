@@ -8,8 +8,8 @@ that looks like a secret.
 
 from __future__ import annotations
 
-import json
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,7 +22,7 @@ from alliance.agreement.secrets import ENV_RE, is_secret_key
 from alliance.agreement.secrets import default_credentials_env as default_credentials_env
 from alliance.agreement.secrets import find_secrets as find_secrets
 from alliance.agreement.secrets import looks_secret as looks_secret
-from alliance.agreement.wording import describe, dotted, plain, show, suggest
+from alliance.agreement.wording import describe, dotted, plain, quoted, show, suggest
 from alliance.agreement.wording import type_name as type_name
 from alliance.errors import Problem
 from alliance.money import is_known_currency, parse_money
@@ -30,6 +30,16 @@ from alliance.money import is_known_currency, parse_money
 ID_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 ID_RULE = '1 to 32 lowercase letters, digits, "-" or "_", starting with a letter'
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+MAX_AMOUNT = Decimal(10) ** 12
+"""An amount this large is surely a typing mistake, whatever the currency."""
+
+PERCENT_PLACES = 4
+"""Decimal places a percentage may have: what it pays is rounded to the minor unit anyway."""
+
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_BIDI_NAME = "a bidi override"
+_INVISIBLE = {"Cc": "a control character", "Zl": "a line separator", "Zp": "a paragraph separator"}
 
 T = TypeVar("T")
 
@@ -68,6 +78,14 @@ class Report:
         line = self.locator.line_of(path)
         self.problems.append(Problem(self.source, line, dotted(path), message))
 
+    def refuse(self, path: Path, message: str, key: str | None = None) -> None:
+        """Record a problem (under ``key``, default the dotted path) and say nothing more
+        about anything at or under ``path``."""
+        if not any(path[: len(hidden)] == hidden for hidden in self._hidden):
+            line = self.locator.line_of(path)
+            self.problems.append(Problem(self.source, line, key or dotted(path), message))
+        self._hidden.append(path)
+
     def secret(self, path: Path, variable: str) -> None:
         self.add(
             path,
@@ -93,7 +111,7 @@ class Report:
                 self.add((*path, key), inapplicable[key])
                 continue
             hint = suggest(key, allowed) or f"; remove it (this table takes {', '.join(allowed)})"
-            self.add((*path, key), f"unknown key {json.dumps(key, ensure_ascii=False)}{hint}")
+            self.add((*path, key), f"unknown key {quoted(key)}{hint}")
 
     def table(self, value: object, path: Path, example: str) -> dict[str, Any] | None:
         if isinstance(value, dict):
@@ -172,8 +190,14 @@ class Report:
         return None
 
     def text(
-        self, value: object, path: Path, example: str, allow_empty: bool = False
+        self,
+        value: object,
+        path: Path,
+        example: str,
+        allow_empty: bool = False,
+        lines: bool = False,
     ) -> str | None:
+        """Text people read; ``lines`` allows line breaks and tabs (descriptions)."""
         key = _name(path)
         if not isinstance(value, str):
             self.add(path, f"{key} is {describe(value)}; write text in quotes, such as {example}")
@@ -181,7 +205,25 @@ class Report:
         if not allow_empty and not value.strip():
             self.add(path, f"{key} is empty; write something, such as {key} = {example}")
             return None
-        return value
+        return value if self.visible(value, path, lines) else None
+
+    def visible(self, text: str, path: Path, lines: bool = False) -> bool:
+        """Refuse control, bidi and line-separator characters: invisible where names show."""
+        if text.isprintable():
+            return True
+        for index, char in enumerate(text):
+            if lines and char in "\n\r\t":
+                continue
+            what = _BIDI_NAME if char in _BIDI else _INVISIBLE.get(unicodedata.category(char))
+            if what is not None:
+                self.add(
+                    path,
+                    f"{_name(path)} has U+{ord(char):04X} ({what}) at character {index + 1}; "
+                    "remove it (such characters are invisible or reorder text where people "
+                    "read it: statements, partner blocks, logs)",
+                )
+                return False
+        return True
 
     def integer(self, value: object, path: Path, low: int, high: int, example: int) -> int | None:
         key = _name(path)
@@ -253,7 +295,12 @@ class Report:
         for index in bad:
             item = value[index]
             self.add((*path, index), f"is {describe(item)}; every entry must be text in quotes")
-        return None if bad else tuple(value)
+        unseen = [
+            index
+            for index, item in enumerate(value)
+            if isinstance(item, str) and not self.visible(item, (*path, index))
+        ]
+        return None if bad or unseen else tuple(value)
 
     def url(self, value: object, path: Path, example: str) -> str | None:
         text = self.text(value, path, example)
@@ -262,6 +309,7 @@ class Report:
         try:
             parts = urlsplit(text)
             ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            ok = ok and parts.port != 0  # reading the port also refuses "host:99999"
         except ValueError:
             ok = False
         if ok and not any(char.isspace() for char in text):
@@ -305,9 +353,23 @@ class Report:
             self.add(path, f"{key} {show(value)} pays nothing; {what}")
         elif number > 100:
             self.add(path, f"{key} {show(value)} is over 100%; {what}")
-        else:
+        elif self._fine(value, number, path, "%"):
             return number.scaleb(-2)
         return None
+
+    def _fine(self, value: object, number: Decimal, path: Path, sign: str = "") -> bool:
+        """A percentage with at most :data:`PERCENT_PLACES` decimals; else a problem."""
+        places = -number.normalize().as_tuple().exponent  # "10.50%" has one
+        if places <= PERCENT_PLACES:  # type: ignore[operator]
+            return True
+        shorter = plain(round(number, PERCENT_PLACES))
+        self.add(
+            path,
+            f"{_name(path)} {show(value)} has {places} decimal places; write at most "
+            f'{PERCENT_PLACES}, such as "{shorter}{sign}" (commission is rounded to the '
+            "currency's minor unit anyway)",
+        )
+        return False
 
     def money(
         self, value: object, path: Path, zero_ok: bool = False, any_digits: bool = False
@@ -330,6 +392,14 @@ class Report:
         if amount < 0 or (amount == 0 and not zero_ok):
             least = "0 or more" if zero_ok else "more than 0"
             self.add(path, f"{key} {show(value)} is too small; write {least}, such as {example}")
+        elif amount >= MAX_AMOUNT:
+            self.add(
+                path,
+                f"{key} {show(value)} is too large to be meant; write an amount below "
+                f"{MAX_AMOUNT:f}, such as {example}",
+            )
+        elif any_digits:
+            return amount if self._fine(value, amount, path) else None
         elif digits is not None and places > digits:
             self.add(
                 path,

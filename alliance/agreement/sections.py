@@ -8,10 +8,15 @@ amounts elsewhere in the file may have.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
 from alliance.agreement.fields import REQUIRED, Report, Spec, complete
 from alliance.agreement.locate import Path as KeyPath
 from alliance.agreement.model import AllianceSettings, Member, SettlementPeriod
 from alliance.agreement.secrets import default_credentials_env
+from alliance.agreement.wording import show
 from alliance.money import minor_digits
 
 _ALLIANCE: tuple[Spec, ...] = (
@@ -29,7 +34,7 @@ _MEMBER: tuple[Spec, ...] = (
     ("url", '"https://shop.example"', "url", ('"https://shop.example"',), REQUIRED),
     ("store", "", "choice", (("woocommerce",),), "woocommerce"),
     ("categories", "", "strings", ('["toys"]',), ()),
-    ("description", "", "text", ('"What the shop sells"', True), ""),
+    ("description", "", "text", ('"What the shop sells"', True, True), ""),
     ("rest_route", "", "boolean", (), False),
 )
 
@@ -68,6 +73,7 @@ def read_members(report: Report, raw: object) -> dict[str, Member] | None:
         member = _member(report, member_id, value)
         if member is not None:
             members[member_id] = member
+    _shared(report, table, members)
     if len(table) < 2:
         report.add(
             path,
@@ -91,3 +97,55 @@ def _member(report: Report, member_id: str, raw: object) -> Member | None:
         table, path, "credentials_env", "", report.env, env, default=env
     )
     return Member(id=member_id, **values) if complete(values) else None
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def store_address(url: str) -> tuple[str, str, int | None, str]:
+    """What makes two addresses one store: scheme, host (any case), port, path (no final /)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    return scheme, host, parts.port or _DEFAULT_PORTS.get(scheme), parts.path.rstrip("/")
+
+
+def _shared(report: Report, table: Mapping[str, Any], members: Mapping[str, Member]) -> None:
+    """Two members reading one pair of keys, or syncing one store, are surely a mistake."""
+    envs: dict[str, str] = {}
+    stores: dict[tuple[str, str, int | None, str], str] = {}
+    taken = {member.credentials_env for member in members.values()}
+    for member_id, member in members.items():
+        env = member.credentials_env
+        first = envs.setdefault(env, member_id)
+        if first != member_id:
+            own = _unused(default_credentials_env(member_id), taken)
+            taken.add(own)
+            if "credentials_env" in table[member_id]:
+                report.add(
+                    ("members", member_id, "credentials_env"),
+                    f'"{env}" is also the credentials_env of members.{first}; each member reads '
+                    f'its own keys: give {member_id} its own, such as credentials_env = "{own}"',
+                )
+            else:
+                report.add(
+                    ("members", member_id),
+                    f"reads its keys from {env}_KEY and {env}_SECRET, as does members.{first} "
+                    "(both names come from the member ids); each member reads its own keys: "
+                    f'write credentials_env = "{own}" in [members.{member_id}]',
+                )
+        owner = stores.setdefault(store_address(member.url), member_id)
+        if owner != member_id:
+            report.add(
+                ("members", member_id, "url"),
+                f"url {show(member.url)} is the store of members.{owner} "
+                f"({show(members[owner].url)}); each member has its own store: check the "
+                "address, or remove one of the two members",
+            )
+
+
+def _unused(name: str, taken: set[str]) -> str:
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate, number = f"{name}{number}", number + 1
+    return candidate

@@ -33,9 +33,18 @@ def dotted(path: Path) -> str:
         elif _BARE_KEY.fullmatch(part):
             name = part
         else:
-            name = json.dumps(part, ensure_ascii=False)
+            name = quoted(part)
         out += f".{name}" if out else name
     return out
+
+
+def quoted(text: str) -> str:
+    """Text in JSON quotes, every unprintable character escaped (``"Li\\u202e"``): control
+    and bidi characters in a message could rewrite the terminal or the line around them."""
+    spelled = json.dumps(text, ensure_ascii=False)
+    if spelled.isprintable():
+        return spelled
+    return "".join(char if char.isprintable() else json.dumps(char)[1:-1] for char in spelled)
 
 
 def show(value: object) -> str:
@@ -43,7 +52,7 @@ def show(value: object) -> str:
     if isinstance(value, str):
         if looks_secret(value):
             return "(a secret-looking value, not shown)"
-        return json.dumps(value if len(value) <= 60 else value[:57] + "...", ensure_ascii=False)
+        return quoted(value if len(value) <= 60 else value[:57] + "...")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

@@ -135,7 +135,7 @@ def run_demo(
         settings = replace(
             settings, database_url=f"sqlite:///{database}", secret=secret, redis_url=None
         )
-        runner = Runner(settings)
+        runner = Runner(settings, now=clock)
         agreement = load_agreement(config)
         engine = open_database(settings.database_url)
         record_agreement(engine, agreement)

@@ -1,31 +1,41 @@
 """The web app as the alliance runs it: the widgets' app, wired to the workers when Redis is set.
 
 ``widgets`` imports no ``worker``: here, in the composition root, the app is handed
-``worker.queues.enqueue_order`` (bound to a Redis client) as its way to queue webhook orders.
+``worker.queues.enqueue_order`` (bound to a Redis client) as its way to queue webhook orders,
+deletions marked as such.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import Any
 
 from starlette.applications import Starlette
 
 from alliance.settings import Settings
+from connector.sync import deletes
+from connector.woocommerce.webhooks import SyncOrder
 from widgets.app import create_app, tune_collector
 from widgets.webhook_route import QueueOrder
 
 
 def order_queue(redis_url: str | None) -> QueueOrder | None:
-    """How webhook orders reach the workers, or None (synced inline) without Redis."""
+    """How webhook orders reach the workers, or None (synced inline) without Redis.
+
+    A malformed URL stops the app before it serves; a Redis that is down is not asked yet
+    (blocks and links need none): each delivery then answers 503 until it is back.
+    """
     if not redis_url:
         return None
-    from redis import Redis
-
+    from worker.connection import client
     from worker.queues import enqueue_order
 
-    return functools.partial(enqueue_order, Redis.from_url(redis_url))
+    redis = client(redis_url)
+
+    def queue_order(event: SyncOrder) -> bool:
+        return enqueue_order(redis, event.member, event.order_id, deleted=deletes(event))
+
+    return queue_order
 
 
 def alliance_app(settings: Settings | None = None, **options: Any) -> Starlette:

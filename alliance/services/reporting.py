@@ -17,13 +17,13 @@ def member_statement(
 ) -> Statement:
     with engine.connect() as conn:
         entries = repo.entries_in_period(conn, period, member)
-        nets = repo.net_for(conn, {e.source_ref for e in entries})
+        history = repo.entries_for(conn, {e.source_ref for e in entries})
     settings = agreement.settings
     return build_statement(
         member,
         period,
         entries,
-        nets,
+        history,
         currency=settings.currency,
         timezone=settings.timezone,
         holdback_days=settings.holdback_days,

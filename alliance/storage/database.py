@@ -1,11 +1,15 @@
 """Engines and migrations: an SQLite file by default (WAL), PostgreSQL when asked.
 
 ``open_database(url)`` returns an engine whose schema is migrated to the newest Alembic
-revision, so every command starts from a database it understands.
+revision, so every command starts from a database it understands. SQLite has one write lock
+per file: :func:`refused_for_now` tells a write refused because another connection holds it
+(or the disk is full) from a real failure, and :func:`write_lock_free` asks without waiting
+long.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -15,6 +19,21 @@ from alliance.errors import ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x616C6C69616E6365  # "alliance": the advisory lock migrations take
+
+BUSY_TIMEOUT_MS = 30_000
+"""How long an SQLite connection waits for another's write lock before it gives up."""
+
+WAL_LIMIT_BYTES = 4 * 1024 * 1024
+"""The size SQLite cuts its WAL file back to whenever the log restarts
+(``journal_size_limit``); the click writer's checkpoints also truncate a WAL past it
+(:mod:`alliance.storage.wal`). Without it the file stays as large as it ever grew."""
+
+_REFUSED_FOR_NOW = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_IOERR,
+}
 
 
 def normalise_url(url: str) -> str:
@@ -49,8 +68,45 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     cursor.close()
+
+
+def refused_for_now(error: BaseException) -> bool:
+    """True when SQLite refused because of the state it is in, not because of what was asked:
+    another connection holds the write lock, or the disk is full (or failed a write). The
+    same statement can succeed later, so the caller may keep the work and try again."""
+    cause = getattr(error, "orig", None) or error
+    code = getattr(cause, "sqlite_errorcode", None)
+    return isinstance(cause, sqlite3.Error) and code is not None and code & 0xFF in _REFUSED_FOR_NOW
+
+
+def write_lock_free(engine: Engine, wait_seconds: float) -> bool:
+    """True when a write could start within ``wait_seconds``: SQLite's write lock is taken and
+    given back at once (``BEGIN IMMEDIATE``; ``ROLLBACK``). A server database has no such
+    lock: True once it answers. Any other failure is raised."""
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return True
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            if refused_for_now(error):
+                return False
+            raise
+        cursor.execute("ROLLBACK")
+        return True
+    finally:
+        try:
+            raw.cursor().execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        finally:
+            raw.close()
 
 
 def migrate(engine: Engine) -> None:

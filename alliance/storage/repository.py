@@ -20,7 +20,7 @@ from alliance.attribution import Attribution, IssuedCoupon
 from alliance.clicks import Click
 from alliance.ledger import BookedKey, Entry, EntryKind, SourceKind
 from alliance.money import from_minor, to_minor
-from alliance.orders import Order
+from alliance.orders import AttributionFields, Order, OrderLine, OrderStatus
 from alliance.storage import bulk
 from alliance.storage.schema import (
     agreement_versions,
@@ -137,6 +137,55 @@ def upsert_orders(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     bulk.execute_many(conn, _ORDER_UPSERT, stmt, ORDER_COLUMNS, rows)
 
 
+def stored_order(conn: Connection, member: str, external_id: str) -> Order | None:
+    """The stored snapshot as an :class:`Order` (the inverse of :func:`order_row`), or None.
+
+    For an order its store can no longer return (deleted for good): its last revision is all
+    there is to book from.
+    """
+    row = (
+        conn.execute(
+            select(orders).where(orders.c.member == member, orders.c.external_id == external_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    facts = orjson.loads(row["facts"])
+    cur = facts["currency"]
+    source_type, utm_source, utm_medium, utm_campaign, utm_content = facts["utm"]
+    return Order(
+        member=member,
+        external_id=external_id,
+        number=row["number"],
+        status=OrderStatus(row["status"]),
+        currency=cur,
+        created_at=datetime.fromisoformat(facts["created_at"]),
+        modified_at=datetime.fromisoformat(facts["modified_at"]),
+        paid_at=datetime.fromisoformat(facts["paid_at"]) if facts["paid_at"] else None,
+        items_subtotal=Decimal(facts["items_subtotal"]),
+        items_total=from_minor(row["items_total_minor"], cur),
+        discount_total=Decimal(facts["discount"]),
+        shipping_total=Decimal(facts["shipping"]),
+        tax_total=Decimal(facts["tax"]),
+        total=from_minor(row["total_minor"], cur),
+        refunded_total=from_minor(row["refunded_minor"], cur),
+        lines=tuple(
+            OrderLine(product, quantity, Decimal(subtotal), Decimal(total), name, variation)
+            for product, variation, quantity, subtotal, total, name in facts["lines"]
+        ),
+        coupon_codes=tuple(facts["coupons"]),
+        attribution=AttributionFields(
+            source_type, utm_source, utm_medium, utm_campaign, utm_content
+        ),
+        customer_key=row["customer_key"],
+        country=row["country"],
+        state=row["state"],
+        source_digest=row["source_digest"],
+    )
+
+
 # -- ledger -------------------------------------------------------------------------------
 
 
@@ -225,6 +274,15 @@ def net_for(conn: Connection, refs: Collection[str]) -> dict[tuple[str, BookedKe
     }
 
 
+def entries_for(conn: Connection, refs: Collection[str]) -> list[Entry]:
+    """Every entry of these sources, in any period: what each statement line changed from."""
+    query = select(ledger_entries).where(_e.source_ref.in_(bindparam("refs", expanding=True)))
+    found: list[Entry] = []
+    for chunk in _chunks(list(refs)):
+        found += [_entry(row) for row in conn.execute(query, {"refs": chunk})]
+    return found
+
+
 # -- periods, clicks, coupons, agreement versions --------------------------------------
 
 
@@ -295,11 +353,17 @@ def insert_clicks(conn: Connection, new_clicks: Iterable[Click]) -> int:
 def gift_coupons_for(
     conn: Connection, pairs: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], IssuedCoupon]:
-    """Issued gift-pack coupons among ``(member, code)`` pairs."""
+    """Issued gift-pack coupons among ``(member, code)`` pairs.
+
+    A ``failed`` coupon is left out: its code may exist in the store, but as the store's own
+    coupon with other terms, so an order using it owes the promotion nothing.
+    """
     found: dict[tuple[str, str], IssuedCoupon] = {}
     pk = tuple_(gift_coupons.c.member, gift_coupons.c.code)
+    query = select(gift_coupons.c.member, gift_coupons.c.code, gift_coupons.c.promotion_id)
+    query = query.where(gift_coupons.c.state != "failed")
     for chunk in _chunks(list(pairs)):
-        for row in conn.execute(select(gift_coupons).where(pk.in_(chunk))):
+        for row in conn.execute(query.where(pk.in_(chunk))):
             found[(row.member, row.code)] = IssuedCoupon(row.code, row.promotion_id, row.member)
     return found
 

@@ -100,7 +100,7 @@ def _money(value: object, field: str) -> Decimal:
     else:
         amount = _number_money(value, field)
     if amount < _ZERO:
-        raise _Invalid(field, f"must not be negative, got {value!r}")
+        raise _Invalid(field, f"must not be negative, got {shown_safely(value)}")
     return amount
 
 
@@ -118,8 +118,8 @@ def _number_money(value: object, field: str) -> Decimal:
         raise _Invalid(field, f"{_MONEY_HINT}, got {describe_kind(value)}")
     try:
         return parse_money(value)
-    except ValueError as exc:
-        raise _Invalid(field, str(exc)) from None
+    except ValueError:  # 1e+20, nan: parse_money's message would quote the value
+        raise _Invalid(field, f"{_MONEY_HINT}, got {describe_kind(value)}") from None
 
 
 def shown_safely(value: object) -> str:
@@ -135,7 +135,11 @@ def shown_safely(value: object) -> str:
             return repr(value)
         if len(value) <= 30:
             shape = re.sub(r"\d", "9", re.sub(r"[^\W\d_]", "a", value))
-            return f'text shaped like "{shape}" (digits shown as 9, letters as a)'
+            legend = "digits shown as 9, letters as a"
+            if not shape.isprintable():  # control, bidi and surrogate characters never get out
+                shape = "".join(char if char.isprintable() else "?" for char in shape)
+                legend += ", unprintable characters as ?"
+            return f'text shaped like "{shape}" ({legend})'
         return f"a text of {len(value)} characters"
     return describe_kind(value)
 
@@ -161,8 +165,16 @@ def _whole(value: object, field: str, minimum: int) -> int:
             raise _Invalid(field, "missing or null; expected a whole number")
         raise _Invalid(field, f"expected a whole number, got {describe_kind(value)}")
     if value < minimum or value > MAX_ID:
-        raise _Invalid(field, f"out of range: {value}")
+        raise _Invalid(field, out_of_range(value, minimum))
     return value
+
+
+def out_of_range(value: int, minimum: int) -> str:
+    """Why a whole number is refused, by its size: the number itself is never quoted."""
+    expected = f"expected a whole number from {minimum} to {MAX_ID}"
+    if -MAX_ID <= value <= MAX_ID:
+        return f"out of range: below {minimum}; {expected}"
+    return f"out of range: a number of {value.bit_length()} bits; {expected}"
 
 
 def _list(value: object, field: str) -> list[Any]:

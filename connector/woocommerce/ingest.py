@@ -13,8 +13,11 @@ cyclic garbage collector is paused per batch (see :mod:`alliance.gcpause`).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -31,26 +34,82 @@ from alliance.services.booking import (
     book_orders,
     stored_digests,
 )
+from connector import json_body
+from connector.woocommerce.fields import MAX_ID
 from connector.woocommerce.mapping import map_order
 
 
+def order_id(raw: object) -> str | None:
+    """The store's id of a document, when it has one the database can hold."""
+    if type(raw) is dict:
+        candidate = raw.get("id")
+        if type(candidate) is int and 0 < candidate <= MAX_ID:
+            return str(candidate)
+    return None
+
+
 def page_digests(documents: list[Any], secret: bytes) -> list[str]:
-    """:func:`source_digest` of each document with an id ("" for the others)."""
-    return [
-        source_digest(raw, secret) if type(raw) is dict and type(raw.get("id")) is int else ""
-        for raw in documents
-    ]
+    """:func:`source_digest` of each document with a usable id ("" for the others)."""
+    return [source_digest(raw, secret) if order_id(raw) else "" for raw in documents]
 
 
 def source_digest(raw: Mapping[str, Any], secret: bytes) -> str:
     """SHA-256 over the alliance secret and one order document: spots a document seen before.
 
     A change detector, not a signature; the secret makes it reveal nothing about the
-    document. SHA-256 because processors accelerate it (twice BLAKE2b's speed here).
+    document. SHA-256 because processors accelerate it (twice BLAKE2b's speed here). Any
+    parsed JSON is digested, including what orjson refuses to encode (see :func:`_spelled`).
     """
     digest = hashlib.sha256(secret)
-    digest.update(orjson.dumps(raw, default=str))
+    try:
+        digest.update(orjson.dumps(raw, default=str))
+    except TypeError:
+        digest.update(_spelled(raw))
     return digest.hexdigest()[:32]
+
+
+class _Mark(str):
+    """Punctuation :func:`_spelled` writes as it is (a document never holds one)."""
+
+
+_OPEN_LIST, _CLOSE_LIST, _OPEN_OBJECT = _Mark("["), _Mark("]"), _Mark("{")
+_CLOSE_OBJECT, _COMMA, _COLON = _Mark("}"), _Mark(","), _Mark(":")
+
+
+def _spelled(raw: object) -> bytes:
+    """A deterministic spelling of any parsed JSON, for what orjson refuses: integers beyond
+    64 bits (of any length), lone surrogates, nesting deeper than 254. Iterative, so no depth
+    overflows it; it starts with a byte orjson never writes, so it matches none of its output.
+    """
+    out: list[str] = ["\x00"]
+    pending: list[object] = [raw]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is _Mark:
+            out.append(item)  # type: ignore[arg-type]
+        elif kind is str:
+            out.append(json.dumps(item))  # ASCII: surrogates become \ud800 escapes
+        elif item is None or kind is bool:
+            out.append(json.dumps(item))
+        elif kind is int:
+            out.append(hex(item))  # no digit limit, unlike str(int)
+        elif kind is float or kind is Decimal:
+            out.append(f"{kind.__name__}:{item}")
+        elif isinstance(item, Mapping):
+            pending.append(_CLOSE_OBJECT)
+            for key, value in reversed(list(item.items())):
+                name = key if type(key) is str else f"{type(key).__name__}?"
+                pending += [_COMMA, value, _COLON, _Mark(json.dumps(name))]
+            pending.append(_OPEN_OBJECT)
+        elif isinstance(item, list | tuple):
+            pending.append(_CLOSE_LIST)
+            for value in reversed(item):
+                pending += [_COMMA, value]
+            pending.append(_OPEN_LIST)
+        else:
+            out.append(f"{kind.__name__}?")
+    return "".join(out).encode("utf-8", "surrogatepass")
 
 
 PAGE_SIZE = 100
@@ -75,10 +134,15 @@ def ingest_orders(
     member: str,
     secret: bytes,
     batch_size: int = BATCH_SIZE,
+    now: datetime | None = None,
 ) -> BookingResult:
-    """Book WooCommerce order documents of one member; bad ones come back in ``rejected``."""
+    """Book WooCommerce order documents of one member; bad ones come back in ``rejected``.
+
+    ``now`` (default: the current time) is the clock that dates in the future are judged by.
+    """
     pages = batched(documents, PAGE_SIZE)
-    return _ingest(engine, agreement, pages, member=member, secret=secret, batch_size=batch_size)
+    options = {"member": member, "secret": secret, "batch_size": batch_size, "now": now}
+    return _ingest(engine, agreement, pages, **options)
 
 
 def ingest_pages(
@@ -89,6 +153,7 @@ def ingest_pages(
     member: str,
     secret: bytes,
     batch_size: int = BATCH_SIZE,
+    now: datetime | None = None,
 ) -> BookingResult:
     """Book pages of ``GET /orders`` JSON (each a list of orders) of one member.
 
@@ -96,7 +161,8 @@ def ingest_pages(
     still not a JSON list raises :class:`BadInputError` and nothing from it is booked.
     """
     parsed = (_page_orders(page, member, n) for n, page in enumerate(pages, start=1))
-    return _ingest(engine, agreement, parsed, member=member, secret=secret, batch_size=batch_size)
+    options = {"member": member, "secret": secret, "batch_size": batch_size, "now": now}
+    return _ingest(engine, agreement, parsed, **options)
 
 
 def _ingest(
@@ -107,13 +173,15 @@ def _ingest(
     member: str,
     secret: bytes,
     batch_size: int,
+    now: datetime | None,
 ) -> BookingResult:
     total = BookingResult()
     while True:
         with collector_paused(), engine.connect() as reader:
             batch = PreparedBatch()
             for documents in pages:
-                _prepare(reader, documents, batch, member=member, secret=secret)
+                moment = now or datetime.now(UTC)
+                _prepare(reader, documents, batch, member=member, secret=secret, now=moment)
                 del documents  # freed by reference counting while the collector is paused
                 if batch.seen >= batch_size:
                     break
@@ -125,8 +193,8 @@ def _ingest(
 
 def _page_orders(page: bytes | str, member: str, number: int) -> list[Any]:
     try:
-        orders = orjson.loads(page)
-    except orjson.JSONDecodeError as exc:
+        orders = json_body.loads(page)
+    except ValueError as exc:
         raise BadInputError(
             f"{member}: orders page {number} is not valid JSON ({exc}); nothing from it was booked"
         ) from None
@@ -145,6 +213,7 @@ def _prepare(
     *,
     member: str,
     secret: bytes,
+    now: datetime,
     digests: list[str] | None = None,
 ) -> None:
     """Skip documents seen before and map the rest (the firewall) into ``batch``.
@@ -154,24 +223,27 @@ def _prepare(
     With no ``reader`` nothing is stored yet for the member (a first backfill). ``digests``
     (one per document) were computed elsewhere, by a fetch process.
     """
+    ids = [order_id(raw) for raw in documents]
     stored: Mapping[str, str] = {}
     if reader is not None:
-        ids = [
-            str(raw["id"]) for raw in documents if type(raw) is dict and type(raw.get("id")) is int
-        ]
-        stored = stored_digests(reader, member, ids)
+        stored = stored_digests(reader, member, [i for i in ids if i is not None])
     orders, rejected = batch.orders, batch.rejected
     for position, raw in enumerate(documents):
         digest = ""
-        if type(raw) is dict and type(raw.get("id")) is int:
+        if ids[position] is not None:
             digest = digests[position] if digests else source_digest(raw, secret)
-            if stored.get(str(raw["id"])) == digest:
+            if stored.get(ids[position]) == digest:  # type: ignore[arg-type]
                 batch.skipped += 1
                 continue
         try:
             orders.append(
                 map_order(
-                    raw, member=member, secret=secret, position=position, source_digest=digest
+                    raw,
+                    member=member,
+                    secret=secret,
+                    position=position,
+                    source_digest=digest,
+                    now=now,
                 )
             )
         except OrderDataError as exc:
@@ -186,13 +258,16 @@ def prepare_page(
     member: str,
     secret: bytes,
     digests: list[str] | None = None,
+    now: datetime | None = None,
 ) -> PreparedBatch:
     """Digest and map one page (CPU only, safe in another thread); book it with ``book_prepared``.
 
     ``reader`` looks up the stored digests; None when the member has nothing stored yet.
+    ``now`` (default: the current time) judges dates in the future.
     """
     batch = PreparedBatch()
-    _prepare(reader, documents, batch, member=member, secret=secret, digests=digests)
+    moment = now or datetime.now(UTC)
+    _prepare(reader, documents, batch, member=member, secret=secret, now=moment, digests=digests)
     return batch
 
 

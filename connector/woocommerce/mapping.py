@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from alliance.errors import OrderDataError
+from alliance.money import minor_digits, minor_exponent
 from alliance.orders import NO_ATTRIBUTION, AttributionFields, Order, OrderLine, OrderStatus
 from alliance.privacy import customer_key
 from connector.woocommerce.fields import (
@@ -37,6 +39,7 @@ from connector.woocommerce.fields import (
     _text,
     _whole,
     describe_kind,
+    out_of_range,
     shown_safely,
 )
 
@@ -47,11 +50,20 @@ NAME_MAX = 200
 """Product names are kept for statements, trimmed so a hostile store cannot bloat storage."""
 
 SKU_MAX = 100
-NUMBER_MAX = 100
+NUMBER_MAX = 64
+"""The order number as the shop shows it; the database column holds 64 characters."""
+
 CODE_MAX = 200
 ATTRIBUTION_MAX = 200
 REGION_MAX = 8
 """Country and state are codes (``CN``, ``CN10``); anything longer is cut, never kept whole."""
+
+MAX_AMOUNT = Decimal(10) ** 14
+"""No order is worth this much: every amount stays exact as a signed 64-bit count of minor
+units (4 decimal places at most), with room for sums."""
+
+FUTURE_TOLERANCE = timedelta(days=1)
+"""How far ahead of our clock a store's date may be: clock skew, never a wrong timezone."""
 
 ATTRIBUTION_PREFIX = "_wc_order_attribution_"
 _ATTRIBUTION_KEYS = {
@@ -74,6 +86,8 @@ def _map_line(line: object) -> OrderLine:
         raise _Invalid("quantity", f"expected a whole number, got {describe_kind(quantity)}")
     if quantity < 0:
         raise _Invalid("quantity", "negative quantity")
+    if quantity > MAX_ID:
+        raise _Invalid("quantity", out_of_range(quantity, 0))
     variation = get("variation_id")
     return OrderLine(
         product_id=str(_whole(get("product_id"), "product_id", 0)),
@@ -106,7 +120,7 @@ def _attribution(meta: list[Any]) -> AttributionFields:
         if name in found:
             continue  # WooCommerce's get_meta() also answers the first entry
         value = entry.get("value")
-        if type(value) is int:
+        if type(value) is int and -MAX_ID <= value <= MAX_ID:
             value = str(value)
         try:
             value = _text(value, "value", ATTRIBUTION_MAX)
@@ -118,7 +132,9 @@ def _attribution(meta: list[Any]) -> AttributionFields:
     return AttributionFields(**found)
 
 
-def _map(raw: Mapping[str, Any], member: str, secret: bytes, source_digest: str) -> Order:
+def _map(
+    raw: Mapping[str, Any], member: str, secret: bytes, source_digest: str, latest: datetime
+) -> Order:
     get = raw.get
     external_id = str(_whole(get("id"), "id", 1))
     number = get("number")
@@ -138,9 +154,15 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes, source_digest: str)
         raise _Invalid("currency", "expected a 3-letter ISO code such as CNY")
 
     created_at = _date(get("date_created_gmt"), "date_created_gmt")
+    if created_at > latest:
+        raise _Invalid("date_created_gmt", _in_future(created_at, latest))
     modified_at = _date(get("date_modified_gmt"), "date_modified_gmt")
+    if modified_at > latest:
+        raise _Invalid("date_modified_gmt", _in_future(modified_at, latest))
     paid = get("date_paid_gmt")
     paid_at = _date(paid, "date_paid_gmt") if paid else None
+    if paid_at is not None and paid_at > latest:
+        raise _Invalid("date_paid_gmt", _in_future(paid_at, latest))
     total = _money(get("total"), "total")
     discount_total = _money(get("discount_total"), "discount_total")
     shipping_total = _money(get("shipping_total"), "shipping_total")
@@ -161,7 +183,7 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes, source_digest: str)
         items_subtotal += line.subtotal
         items_total += line.total
 
-    refunded_total = _ZERO
+    refunds: list[Decimal] = []
     for index, refund in enumerate(_list(get("refunds"), "refunds")):
         if type(refund) is not dict and not isinstance(refund, Mapping):
             raise _Invalid(f"refunds[{index}]", f"expected an object, got {describe_kind(refund)}")
@@ -170,7 +192,9 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes, source_digest: str)
             amount = amount[1:]  # WooCommerce lists refunds as negative strings: "-10.00"
         elif type(amount) in (int, Decimal) and amount < 0:
             amount = -amount
-        refunded_total += _money(amount, f"refunds[{index}].total")
+        refunds.append(_money(amount, f"refunds[{index}].total"))
+    refunded_total = sum(refunds, _ZERO)
+    _storable(currency, total, lines, items_subtotal, items_total, refunds, refunded_total)
 
     codes: list[str] = []
     for index, coupon in enumerate(_list(get("coupon_lines"), "coupon_lines")):
@@ -229,6 +253,75 @@ def _map(raw: Mapping[str, Any], member: str, secret: bytes, source_digest: str)
     )
 
 
+def _in_future(moment: datetime, latest: datetime) -> str:
+    now = latest - FUTURE_TOLERANCE
+    return (
+        f'"{moment:%Y-%m-%dT%H:%M:%S}" is in the future (now is {now:%Y-%m-%dT%H:%M:%S} UTC); '
+        "check the store's clock and its timezone setting (WordPress Settings > General), "
+        "then correct the order's dates in the store"
+    )
+
+
+def _storable(
+    currency: str,
+    total: Decimal,
+    lines: list[OrderLine],
+    items_subtotal: Decimal,
+    items_total: Decimal,
+    refunds: list[Decimal],
+    refunded_total: Decimal,
+) -> None:
+    """Refuse amounts the ledger cannot keep exactly as minor units (a sum names its parts)."""
+    unit = minor_exponent(currency)
+    if (  # the usual case, in one go: this runs for every order
+        total < MAX_AMOUNT > items_subtotal
+        and items_total < MAX_AMOUNT > refunded_total
+        and total == total.quantize(unit)
+        and items_total == items_total.quantize(unit)
+        and refunded_total == refunded_total.quantize(unit)
+    ):
+        return
+    why = _unstorable(total, currency, unit)
+    if why:
+        raise _Invalid("total", why)
+    for amount, key, quantum in ((items_total, "total", unit), (items_subtotal, "subtotal", None)):
+        why = _unstorable(amount, currency, quantum)
+        if why:
+            parts = [getattr(line, key) for line in lines]
+            raise _culprit("line_items", key, parts, why, currency, quantum)
+    why = _unstorable(refunded_total, currency, unit)
+    if why:
+        raise _culprit("refunds", "total", refunds, why, currency, unit)
+
+
+def _unstorable(amount: Decimal, currency: str, quantum: Decimal | None) -> str:
+    """Why ``amount`` cannot be kept exactly ("" when it can); ``quantum`` None: any decimals."""
+    if amount >= MAX_AMOUNT:
+        return (
+            f"is too large: {MAX_AMOUNT:,} or more, more than any order is worth; "
+            "check the order's amounts in the store"
+        )
+    if quantum is None or amount == amount.quantize(quantum):  # below MAX_AMOUNT: exact
+        return ""
+    places, digits = -amount.normalize().as_tuple().exponent, minor_digits(currency)
+    return (
+        f"has {places} decimal place{'s' * (places != 1)}; {currency} has {digits}: set the "
+        "store's number of decimals to match (WooCommerce > Settings > General > Currency "
+        "options)"
+    )
+
+
+def _culprit(
+    name: str, key: str, parts: list[Decimal], why: str, currency: str, quantum: Decimal | None
+) -> _Invalid:
+    """The first part that cannot be kept, else the sum of them all."""
+    for index, amount in enumerate(parts):
+        own = _unstorable(amount, currency, quantum)
+        if own:
+            return _Invalid(f"{name}[{index}].{key}", own)
+    return _Invalid(name, f"the sum of every {key} {why}")
+
+
 def describe_order(raw: object, position: int | None = None) -> str:
     """Name an order as its shop knows it: ``#1234 (id 1234)``, else its position in the list.
 
@@ -264,11 +357,13 @@ def map_order(
     secret: bytes,
     position: int | None = None,
     source_digest: str = "",
+    now: datetime | None = None,
 ) -> Order:
     """Map one ``/wc/v3/orders`` object to an :class:`Order`, keeping nothing personal.
 
     ``position`` (0-based index in the caller's list) names the order in errors when it has no
-    usable id. Raises :class:`OrderDataError` and nothing else, whatever ``raw`` holds.
+    usable id. A date more than :data:`FUTURE_TOLERANCE` after ``now`` (default: the current
+    time) is refused. Raises :class:`OrderDataError` and nothing else, whatever ``raw`` holds.
     """
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise OrderDataError(
@@ -276,8 +371,9 @@ def map_order(
             _WHOLE_ORDER,
             f"expected an object, got {describe_kind(raw)}",
         )
+    latest = (now or datetime.now(UTC)) + FUTURE_TOLERANCE
     try:
-        return _map(raw, member, secret, source_digest)
+        return _map(raw, member, secret, source_digest, latest)
     except _Invalid as exc:
         candidate = raw.get("id")
         external_id = str(candidate) if type(candidate) is int and candidate > 0 else None
@@ -292,19 +388,29 @@ def map_orders(
     member: str,
     secret: bytes,
     digests: Mapping[str, str] | None = None,
+    now: datetime | None = None,
 ) -> list[MappedItem]:
     """Map a list of orders (an API page or a file): good ones as Orders, bad ones as errors.
 
-    ``digests`` (external id -> source digest) is recorded on the orders it names.
+    ``digests`` (external id -> source digest) is recorded on the orders it names; ``now``
+    is as for :func:`map_order`.
     """
+    now = now or datetime.now(UTC)
     results: list[MappedItem] = []
     append = results.append
     for position, raw in enumerate(raw_list):
-        digest = digests.get(str(raw.get("id")), "") if digests and type(raw) is dict else ""
+        order_id = raw.get("id") if digests and type(raw) is dict else None
+        usable = type(order_id) is int and 0 < order_id <= MAX_ID
+        digest = digests.get(str(order_id), "") if digests and usable else ""
         try:
             append(
                 map_order(
-                    raw, member=member, secret=secret, position=position, source_digest=digest
+                    raw,
+                    member=member,
+                    secret=secret,
+                    position=position,
+                    source_digest=digest,
+                    now=now,
                 )
             )
         except OrderDataError as exc:

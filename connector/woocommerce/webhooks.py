@@ -23,9 +23,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import orjson
-
 from alliance.errors import BadInputError
+from connector import json_body
 from connector.woocommerce.fields import _CONTROL, MAX_ID
 
 SIGNATURE = "x-wc-webhook-signature"
@@ -160,8 +159,8 @@ def _shown(text: str) -> str:
 def _resource_id(body: bytes, topic: str) -> int:
     """``id`` of a signed JSON object body; the rest of the body is never looked at."""
     try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        document = json_body.loads(body)
+    except ValueError:
         raise WebhookRejected(400, f"{topic} delivery: body is not JSON") from None
     if type(document) is not dict:
         raise WebhookRejected(400, f"{topic} delivery: body is not a JSON object")

@@ -7,14 +7,20 @@ secret pasted anywhere is never echoed back.
 
 from __future__ import annotations
 
+import copy
+import math
+import re
+import tomllib
+from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from alliance.agreement.locate import LineLocator
-from alliance.agreement.parse import parse_agreement
+from alliance.agreement.parse import agreement_summary, parse_agreement
 from alliance.errors import AgreementError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "alliance.toml"
@@ -137,3 +143,160 @@ def test_several_edits_at_once_are_reported_together(indexes: list[int], values:
 def test_a_secret_pasted_on_any_line_is_never_echoed(index: int, name: str) -> None:
     lines = [*EXAMPLE_LINES[:index], f'{name} = "{SECRET}"\n', *EXAMPLE_LINES[index:]]
     check("".join(lines))
+
+
+# -- generated TOML documents ---------------------------------------------------------------
+
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return (
+        '"'
+        + "".join(f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in escaped)
+        + '"'
+    )
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE.fullmatch(key) else _toml_string(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+
+
+def toml_document(data: dict[str, Any]) -> str:
+    """TOML text for ``data``: plain keys, then [tables], then [[arrays of tables]]."""
+    plain, tables, arrays = [], [], []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append(f"[{_toml_key(key)}]")
+            tables += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()]
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for table in value:
+                arrays.append(f"[[{_toml_key(key)}]]")
+                arrays += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+        else:
+            plain.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    return "\n".join([*plain, *tables, *arrays]) + "\n"
+
+
+MISTAKES = [
+    "9" * 27 + ".00",
+    "10.00001%",
+    "10%",
+    "15.00",
+    "Li\u202eShop",
+    "Li\x07",
+    "LI_WC",
+    "WANG_WC",
+    "https://LI.example/",
+    "https://li.example:99999",
+    "li",
+    "wang",
+    "percent",
+    "fixed_cart",
+    SECRET,
+]
+toml_scalars = st.one_of(
+    st.text(max_size=16),
+    st.sampled_from(MISTAKES),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(),
+    st.booleans(),
+    st.dates(),
+    st.datetimes(),
+    st.datetimes(timezones=st.timezones()),
+    st.times(),
+)
+toml_keys = st.text(max_size=8) | st.sampled_from(
+    ["name", "url", "credentials_env", "amount", "rate", "pay", "id", "members", "label"]
+)
+toml_values = st.recursive(
+    toml_scalars,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(toml_keys, children, max_size=3)
+    ),
+    max_leaves=10,
+)
+EXAMPLE_DATA = tomllib.loads(EXAMPLE_TEXT)
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path] if path else []
+    if isinstance(value, dict | list):
+        for key, child in value.items() if isinstance(value, dict) else enumerate(value):
+            found += _paths(child, (*path, key))
+    return found
+
+
+EXAMPLE_PATHS = _paths(EXAMPLE_DATA)
+
+
+def check_command(text: str) -> None:
+    """What ``alliance check`` does: parse, then summarise; only AgreementError may escape."""
+    try:
+        agreement = parse_agreement(text, "alliance.toml")
+    except AgreementError as error:
+        check(text)  # the problems' own properties
+        assert all(str(problem).isprintable() for problem in error.problems)
+        return
+    assert agreement_summary(agreement).startswith(agreement.settings.name)
+
+
+@common
+@given(st.dictionaries(toml_keys, toml_values, max_size=5))
+def test_any_generated_toml_document_passes_check_or_reports_problems(
+    data: dict[str, Any],
+) -> None:
+    check_command(toml_document(data))
+
+
+@common
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(EXAMPLE_PATHS), toml_values, st.booleans()),
+        min_size=1,
+        max_size=4,
+    )
+)
+@example([(("deals", 2, "amount"), "9" * 27 + ".00", False)])  # summary.py's InvalidOperation
+@example([(("members", "zhao", "url"), "https://ZHANG.example/", False)])
+@example([(("alliance", "holdback_days"), 2**63 - 1, False)])
+def test_any_generated_edit_of_the_example_passes_check_or_reports_problems(
+    edits: list[tuple[tuple[Any, ...], Any, bool]],
+) -> None:
+    data = copy.deepcopy(EXAMPLE_DATA)
+    for path, value, delete in edits:
+        target: Any = data
+        try:
+            for part in path[:-1]:
+                target = target[part]
+            if delete and isinstance(target, dict):
+                target.pop(path[-1], None)
+            else:
+                target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier edit removed or replaced the way there
+    check_command(toml_document(data))
+
+
+def test_the_generated_example_is_the_example() -> None:
+    text = toml_document(EXAMPLE_DATA)
+    assert tomllib.loads(text) == EXAMPLE_DATA
+    assert parse_agreement(text).version == parse_agreement(EXAMPLE_TEXT).version

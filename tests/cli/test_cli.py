@@ -84,6 +84,43 @@ def test_check_reports_every_problem_with_file_and_line_and_exits_one(cli, tmp_p
     assert any("deals[0].rate" in ln and "110%" in ln for ln in lines)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "line", "key"),
+    [
+        ('amount = "15.00"', f'amount = "{"9" * 27}.00"', 74, "deals[2].amount"),
+        ('name = "Li\'s Organic Baby Clothes"', 'name = "Li\\u202e"', 17, "members.li.name"),
+        (
+            'credentials_env = "WANG_WC"',
+            'credentials_env = "LI_WC"',
+            29,
+            "members.wang.credentials_env",
+        ),
+        ('url = "https://wang.example"', 'url = "https://LI.example/"', 28, "members.wang.url"),
+        ('rate = "10%"', 'rate = "10.00001%"', 56, "deals[0].rate"),
+    ],
+    ids=["27 digits", "bidi override", "shared keys", "shared store", "fine rate"],
+)
+def test_check_reports_what_is_surely_a_mistake_as_file_line_key(
+    cli, tmp_path, old, new, line, key
+):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE.read_text().replace(old, new))
+    result = cli("check", str(bad))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{bad}:{line}: {key}: ")
+    assert "1 problem(s) in the agreement." in result.output
+
+
+def test_check_reports_a_header_nested_a_thousand_deep_on_its_line(cli, tmp_path):
+    bad = tmp_path / "bad.toml"
+    text = EXAMPLE.read_text() + "\n[" + ".".join(["deep"] * 1000) + "]\n"
+    bad.write_text(text)
+    result = cli("check", str(bad))
+    assert result.exit_code == 1
+    line = text.count("\n")  # the header is the last line
+    assert f"{bad}:{line}: deep.deep.deep...: is nested 1000 levels deep" in result.output
+
+
 def test_check_of_a_missing_file_exits_one_with_a_message(cli, tmp_path):
     result = cli("check", str(tmp_path / "nope.toml"))
     assert result.exit_code == 1
@@ -152,6 +189,48 @@ def test_import_for_an_unknown_member_lists_the_members(cli, tmp_path):
     assert result.exit_code == 1 and "li, wang, zhang, zhao" in result.output
 
 
+def _forty_six_orders_and_one_odd(where: str, value: object) -> list[dict]:
+    orders = [woo_order(100 + n, created=PAID) for n in range(46)]
+    odd = woo_order(13, created=PAID)
+    if where == "id":
+        odd["id"] = value
+    else:
+        odd["line_items"][0][where] = value
+    return [*orders[:20], odd, *orders[20:]]
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "field"),
+    [
+        ("id", 1180591620717411303424, "id"),
+        ("quantity", 10**20, "line_items[0].quantity"),
+        ("name", "Baby \ud800 wash", "line_items[0].name"),
+    ],
+    ids=["70-bit id", "67-bit quantity", "lone surrogate"],
+)
+def test_import_rejects_an_order_json_cannot_carry_and_books_the_others(
+    cli, tmp_path, where, value, field
+):
+    path = write_orders(tmp_path / "wang.json", _forty_six_orders_and_one_odd(where, value))
+    result = cli("import-orders", "--member", "wang", str(path))
+    assert result.exit_code == 1
+    assert "47 order(s) read for wang: 46 booked" in result.output
+    assert "1 order(s) rejected (the others were imported)" in result.output
+    assert f"#13 {'' if where == 'id' else '(id 13)'}".strip() in result.output
+    assert f": {field}: " in result.output
+    assert str(value) not in result.output and "\ud800" not in result.output
+
+
+def test_import_rejects_an_order_dated_in_2099_and_says_to_check_the_store_clock(cli, tmp_path):
+    future = woo_order(13, created=datetime(2099, 1, 1, tzinfo=UTC))
+    path = write_orders(tmp_path / "wang.json", [*referred_wang_orders(), future])
+    result = cli("import-orders", "--member", "wang", str(path))
+    assert result.exit_code == 1
+    assert "3 order(s) read for wang: 2 booked" in result.output
+    assert "#13 (id 13): date_created_gmt: " in result.output
+    assert "in the future" in result.output and "clock" in result.output
+
+
 def test_statement_json_has_the_documented_shape_with_money_as_strings(cli, tmp_path):
     cli(
         "import-orders",
@@ -198,6 +277,35 @@ def test_statement_csv_and_table_show_the_same_line(cli, tmp_path):
     assert "wang#11" in table and "earned 10.00" in table and "net 10.00 CNY" in table
 
 
+def test_statement_shows_a_partial_refund_as_the_change_it_made(cli, tmp_path):
+    orders = referred_wang_orders()  # wang#11: items 100.00 + shipping 8.00, li's coupon
+    cli("import-orders", "--member", "wang", str(write_orders(tmp_path / "w.json", orders)))
+    partly = woo_order(
+        11,
+        created=PAID,
+        modified=PAID + timedelta(hours=1),
+        lines=[(201, "Baby wash", 2, Decimal("50.00"))],
+        coupons=[("LI-FRIENDS", Decimal("0"))],
+        shipping=Decimal("8.00"),
+        refunds=[Decimal("21.60")],  # 20% of the total of 108.00
+    )
+    cli("import-orders", "--member", "wang", str(write_orders(tmp_path / "w2.json", [partly])))
+    data = json.loads(
+        cli(
+            "statement", "-m", "li", "-p", "2026-12", "--format", "json", "--as-of", "2026-12-04"
+        ).output
+    )
+    assert [
+        (ln["kind"], ln["reason"], ln["base"], ln["base_after"], ln["amount"], ln["status"])
+        for ln in data["lines"]
+    ] == [
+        ("accrual", "sale", "100.00", "100.00", "10.00", "pending"),
+        ("reversal", "partial refund", "-20.00", "80.00", "-2.00", "pending"),
+    ]
+    table = cli("statement", "-m", "li", "-p", "2026-12", "--as-of", "2026-12-04").output
+    assert "partial refund  -20.00   -2.00  pending" in table and "reversal" not in table
+
+
 def test_statement_rejects_a_bad_period_as_a_usage_error(cli):
     result = cli("statement", "-m", "li", "-p", "December")
     assert result.exit_code == 2 and "YYYY-MM" in result.output
@@ -235,7 +343,7 @@ def test_closing_a_period_turns_a_later_refund_into_a_clawback(cli, tmp_path):
         11,
         status="refunded",
         created=PAID,
-        modified=PAID + timedelta(days=40),
+        modified=PAID + timedelta(days=1),  # a later revision, never in the future
         lines=[(201, "Baby wash", 2, Decimal("50.00"))],
         coupons=[("LI-FRIENDS", Decimal("0"))],
         shipping=Decimal("8.00"),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +20,7 @@ from tests.conftest import EXAMPLE, SECRET
 from tests.factories import shop_orders
 
 BASE = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
+ALLIANCE = Path(sys.executable).with_name("alliance")
 
 
 @pytest.fixture
@@ -80,9 +84,10 @@ def test_members_shows_each_store_and_exits_nonzero_when_one_needs_attention(all
     result = alliance("members")
     assert result.exit_code == 1
     lines = {line.split()[0]: line for line in result.output.splitlines()[2:]}
-    assert lines["li"].split()[1:3] == ["reachable", "read/write"] and "never" not in lines["li"]
+    assert lines["li"].split()[1:4] == ["ok", "reachable", "read/write"]
+    assert "never" not in lines["li"]
     assert "invalid" in lines["zhao"] and "Invalid signature" in lines["zhao"]
-    assert "unreachable" in lines["zhang"] and "ZHANG_WC_KEY" in lines["zhang"]
+    assert "ZHANG_WC_KEY" in lines["zhang"]
     report = json.loads(alliance("members", "--format", "json").output)
     wang = next(m for m in report if m["member"] == "wang")
     assert wang["quarantined"] == 1 and wang["orders_behind"] == 0 and wang["healthy"]
@@ -103,3 +108,116 @@ def test_sync_refuses_an_unknown_member(alliance) -> None:
     result = alliance("sync", "--member", "nobody")
     assert result.exit_code == 1
     assert "member 'nobody' is not in" in result.output and "li, wang, zhang, zhao" in result.output
+
+
+def rows(output: str) -> dict[str, list[str]]:
+    """The table of ``alliance members`` by member: its cells, split on two spaces or more."""
+    import re
+
+    return {line.split()[0]: re.split(r"\s{2,}", line.strip()) for line in output.splitlines()[2:]}
+
+
+def test_members_says_no_key_is_configured_and_names_the_variables(alliance) -> None:
+    result = alliance("members")
+    zhang = rows(result.output)["zhang"]
+    assert zhang[1:4] == ["failing", "not checked", "not configured"]
+    assert "no key configured: set ZHANG_WC_KEY and ZHANG_WC_SECRET" in zhang[-1]
+    assert "unreachable" not in " ".join(zhang)
+    report = {m["member"]: m for m in json.loads(alliance("members", "--format", "json").output)}
+    assert (report["zhang"]["status"], report["zhang"]["store"], report["zhang"]["key"]) == (
+        "failing",
+        "not checked",
+        "not configured",
+    )
+    assert "ZHANG_WC_KEY and ZHANG_WC_SECRET" in report["zhang"]["problem"]
+    assert not report["zhang"]["healthy"] and result.exit_code == 1
+
+
+@pytest.fixture
+def four(tmp_path: Path):
+    """Every member on a sandbox store: li over HTTPS (its CA in LI_WC_CA_BUNDLE), zhang with a
+    read-only key, the others read/write."""
+    reader = generate_key("read")
+    with (
+        start_sandbox(orders=shop_orders(1001, 4, "WANG-LOVES-LI", BASE), tls=True) as li,
+        start_sandbox(orders=shop_orders(2001, 4, "LI-FRIENDS", BASE)) as wang,
+        start_sandbox(orders=shop_orders(3001, 4, "WANG-TOYS", BASE), keys=[reader]) as zhang,
+        start_sandbox(orders=shop_orders(4001, 4, "ZHANG-PHOTO", BASE)) as zhao,
+    ):
+        text = EXAMPLE.read_text(encoding="utf-8")
+        handles = {"li": li, "wang": wang, "zhang": zhang, "zhao": zhao}
+        env = {
+            "ALLIANCE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "ALLIANCE_SECRET": SECRET,
+            "ALLIANCE_CONFIG": str(tmp_path / "alliance.toml"),
+            "LI_WC_CA_BUNDLE": li.ca_path,
+        }
+        for member, handle in handles.items():
+            text = text.replace(f'url = "https://{member}.example"', f'url = "{handle.url}"')
+            env[f"{member.upper()}_WC_KEY"] = handle.key.consumer_key
+            env[f"{member.upper()}_WC_SECRET"] = handle.key.consumer_secret
+        (tmp_path / "alliance.toml").write_text(text, encoding="utf-8")
+
+        def run(*args: str, **extra: str):
+            return CliRunner().invoke(main, list(args), env={**env, **extra})
+
+        run.env = env  # type: ignore[attr-defined]
+        yield run
+
+
+def test_a_fixed_key_decides_the_row_and_the_earlier_sync_error_shows_with_its_time(four) -> None:
+    wrong = generate_key().consumer_secret
+    assert four("sync", "--member", "zhao", ZHAO_WC_SECRET=wrong).exit_code == 1
+    fixed = four("members")
+    zhao = rows(fixed.output)["zhao"]
+    assert zhao[1:4] == ["ok", "reachable", "read/write"]
+    report = {m["member"]: m for m in json.loads(four("members", "--format", "json").output)}
+    attempt = datetime.fromisoformat(report["zhao"]["last_attempt"])
+    assert f"earlier sync at {attempt:%Y-%m-%d %H:%M:%S} UTC failed: " in zhao[-1]
+    assert "HTTP 401" in zhao[-1]
+    assert report["zhao"]["healthy"] and report["zhao"]["status"] == "ok"
+    assert report["zhao"]["problem"] is None and "HTTP 401" in report["zhao"]["last_error"]
+    assert report["zhao"]["last_error_at"] == report["zhao"]["last_attempt"]
+    assert fixed.exit_code == 0, fixed.output
+
+
+def test_a_read_only_key_is_limited_the_same_way_in_table_json_and_exit_code(four) -> None:
+    assert four("sync").exit_code == 0  # a read-only key syncs
+    result = four("members")
+    assert result.exit_code == 0, result.output
+    zhang = rows(result.output)["zhang"]
+    assert zhang[1:4] == ["limited", "reachable", "read only"]
+    assert zhang[-1] == (
+        "read-only key: syncing works; gift packs and webhook registration need a read/write "
+        "key (WooCommerce > Settings > Advanced > REST API)"
+    )
+    report = {m["member"]: m for m in json.loads(four("members", "--format", "json").output)}
+    assert report["zhang"]["status"] == "limited" and report["zhang"]["healthy"] is True
+    assert report["zhang"]["problem"] == zhang[-1] and report["zhang"]["last_error"] is None
+    assert report["li"]["status"] == "ok" and report["li"]["problem"] is None
+
+
+def test_members_names_a_refused_certificate_and_how_to_trust_it(four) -> None:
+    result = four("members", LI_WC_CA_BUNDLE="")
+    assert result.exit_code == 1
+    li = rows(result.output)["li"]
+    assert li[1:4] == ["failing", "certificate refused", "-"]
+    assert "not trusted" in li[-1] and "LI_WC_CA_BUNDLE" in li[-1]
+    trusted = four("members", LI_WC_CA_BUNDLE="", REQUESTS_CA_BUNDLE=four.env["LI_WC_CA_BUNDLE"])
+    assert rows(trusted.output)["li"][1] == "ok"
+
+
+def test_a_failed_sync_says_its_error_once(four) -> None:
+    """Run as a real process: the library's log lines reach the terminal only there."""
+    env = {**os.environ, **four.env, "ZHAO_WC_SECRET": generate_key().consumer_secret}
+    done = subprocess.run(
+        [str(ALLIANCE), "sync", "--member", "zhao"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    said = done.stdout + done.stderr
+    assert said.count("Invalid signature") == 1, said
+    assert "zhao: FAILED: GET orders: HTTP 401" in said and "sync stopped" not in said

@@ -150,3 +150,13 @@ def test_map_orders_works_on_an_already_parsed_api_page() -> None:
     first, second = map_orders(page, member="li", secret=SECRET)
     assert isinstance(first, Order) and first.member == "li"
     assert isinstance(second, OrderDataError) and second.order == "#2 (id 2)"
+
+
+def test_an_integer_too_long_for_python_refuses_only_its_order(tmp_path: Path) -> None:
+    path = tmp_path / "orders.json"
+    text = json.dumps([good(1), good(2), good(3)]).replace('"id": 2,', '"id": ' + "9" * 5000 + ",")
+    path.write_text(text)
+    first, second, third = read(path)
+    assert isinstance(first, Order) and isinstance(third, Order)
+    assert isinstance(second, OrderDataError) and second.field == "id"
+    assert "9999" not in str(second)

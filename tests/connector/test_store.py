@@ -9,7 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from connector.errors import AuthFailed, BadResponse, NotFound, RateLimited, StoreUnavailable
+from connector.errors import (
+    AuthFailed,
+    BadResponse,
+    NotFound,
+    RateLimited,
+    StoreUnavailable,
+    TlsFailed,
+)
 from connector.fixtures.orders import woo_order
 from connector.http import HttpPolicy, StoreClient
 from connector.sandbox.auth import generate_key
@@ -92,7 +99,7 @@ def test_https_refuses_an_unknown_certificate() -> None:
         store = WooCommerceStore(
             "li", handle.url, handle.key.consumer_key, handle.key.consumer_secret, client=client
         )
-        with pytest.raises(StoreUnavailable, match="TLS"):
+        with pytest.raises(TlsFailed, match="certificate is not trusted"):
             store.list_orders(modified_after=None)
 
 

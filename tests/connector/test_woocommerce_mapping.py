@@ -343,3 +343,107 @@ def test_the_fixture_carries_every_field_the_orders_api_returns() -> None:
 def test_fixtures_are_deterministic_given_their_arguments() -> None:
     assert woo_order(77, tax_rate=Decimal("0.09")) == woo_order(77, tax_rate=Decimal("0.09"))
     assert woo_order(77)["billing"] != woo_order(78)["billing"]
+
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def mapped_at(raw: dict[str, Any], now: datetime = NOW) -> Order:
+    return map_order(raw, member="wang", secret=SECRET, now=now)
+
+
+def refused_at(raw: dict[str, Any], now: datetime = NOW) -> OrderDataError:
+    with pytest.raises(OrderDataError) as caught:
+        map_order(raw, member="wang", secret=SECRET, now=now)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("id", 2**63, "id"),
+        ("id", 1180591620717411303424, "id"),
+        ("line_items.0.quantity", 10**20, "line_items[0].quantity"),
+        ("line_items.1.product_id", 2**64 + 5, "line_items[1].product_id"),
+        ("line_items.1.variation_id", -(2**70), "line_items[1].variation_id"),
+    ],
+)
+def test_whole_numbers_beyond_64_bits_are_refused_by_their_size_not_their_value(
+    path: str, value: int, field: str
+) -> None:
+    raw = full_order()
+    _set(raw, path, value)
+    error = refused(raw)
+    assert error.field == field and "out of range" in error.message
+    assert "bits" in error.message and str(value) not in str(error)
+
+
+@pytest.mark.parametrize("status", ["\x00", "paid\x1b[2J", "\ud800", "ok\u202e"])
+def test_messages_about_a_bad_value_hold_only_printable_text(status: str) -> None:
+    raw = full_order()
+    raw["status"] = status
+    error = refused(raw)
+    assert str(error).isprintable() and status not in str(error)
+
+
+@pytest.mark.parametrize("field", ["date_created_gmt", "date_modified_gmt", "date_paid_gmt"])
+def test_a_date_more_than_a_day_after_now_is_refused_saying_what_to_check(field: str) -> None:
+    raw = full_order()
+    for name in ("date_created_gmt", "date_modified_gmt", "date_paid_gmt")[
+        ("date_created_gmt", "date_modified_gmt", "date_paid_gmt").index(field) :
+    ]:
+        raw[name] = "2026-12-08T12:00:01"
+    error = refused_at(raw)
+    assert error.field == field
+    assert error.message == (
+        '"2026-12-08T12:00:01" is in the future (now is 2026-12-07T12:00:00 UTC); check the '
+        "store's clock and its timezone setting (WordPress Settings > General), then correct the "
+        "order's dates in the store"
+    )
+
+
+def test_a_date_up_to_a_day_ahead_is_store_clock_skew_and_accepted() -> None:
+    raw = full_order()
+    raw["date_modified_gmt"] = raw["date_paid_gmt"] = "2026-12-08T12:00:00"
+    assert mapped_at(raw).modified_at == datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
+
+
+def test_a_completion_date_is_not_read_so_it_cannot_refuse_an_order() -> None:
+    raw = full_order()
+    raw["date_completed_gmt"] = "2099-01-01T00:00:00"
+    assert mapped_at(raw).external_id == "2001"
+
+
+def test_without_a_given_now_the_current_time_is_the_reference() -> None:
+    raw = full_order()
+    raw["date_created_gmt"] = "2099-01-01T00:00:00"
+    assert refused(raw).field == "date_created_gmt"
+
+
+@pytest.mark.parametrize(
+    ("currency", "path", "value", "field", "says"),
+    [
+        ("CNY", "total", "217.905", "total", "has 3 decimal places; CNY has 2"),
+        ("JPY", "total", "217.55", "total", "has 2 decimal places; JPY has 0"),
+        ("JPY", "total", "217.50", "total", "has 1 decimal place; JPY has 0"),
+        ("CNY", "line_items.1.total", "77.501", "line_items[1].total", "CNY has 2"),
+        ("CNY", "refunds.1.total", "-5.555", "refunds[1].total", "CNY has 2"),
+        ("CNY", "total", "100000000000000.01", "total", "is too large"),
+        ("CNY", "line_items.0.subtotal", "99999999999999999", "line_items[0].subtotal", "large"),
+    ],
+)
+def test_amounts_the_ledger_cannot_store_exactly_are_refused(
+    currency: str, path: str, value: str, field: str, says: str
+) -> None:
+    raw = full_order()
+    raw["currency"] = currency
+    _set(raw, path, value)
+    error = refused_at(raw)
+    assert error.field == field and says in error.message
+    assert value.strip("-") not in error.message
+
+
+def test_trailing_zeros_beyond_the_minor_unit_are_exact_and_accepted() -> None:
+    raw = full_order()
+    raw["total"] = raw["total"] + "0"
+    assert mapped_at(raw).total == Decimal(raw["total"])

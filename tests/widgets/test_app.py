@@ -16,7 +16,7 @@ import httpx
 import pytest
 import uvicorn
 from click.testing import CliRunner
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -86,10 +86,12 @@ def moved(agreement: Agreement, wang_store: SandboxHandle) -> Agreement:
     return with_store(agreement, "wang", wang_store.url)
 
 
-def delivery(order_id: int, secret: str = HOOK_SECRET) -> tuple[dict[str, str], bytes]:
+def delivery(
+    order_id: int, secret: str = HOOK_SECRET, topic: str = "order.updated"
+) -> tuple[dict[str, str], bytes]:
     body = json.dumps({"id": order_id, "total": "99999.00"}).encode()
     return {
-        "X-WC-Webhook-Topic": "order.updated",
+        "X-WC-Webhook-Topic": topic,
         "X-WC-Webhook-Signature": signature(body, secret),
         "X-WC-Webhook-Delivery-ID": "7",
         "Content-Type": "application/json",
@@ -136,8 +138,83 @@ def test_a_signed_order_delivery_is_processed_inline_without_redis(
     assert entry["deal_id"] == "li-wang"  # the referral coupon, fetched back from the store
 
 
-def test_an_order_delivery_for_a_store_without_api_keys_is_a_server_error(
+def post(app: Starlette, headers: dict[str, str], body: bytes) -> httpx.Response:
+    with TestClient(app) as client:
+        return client.post("/webhooks/woocommerce/wang", content=body, headers=headers)
+
+
+def test_an_order_delivery_the_alliance_cannot_act_on_is_accepted_and_logged(
+    sqlite_engine: Engine, moved: Agreement, wang_store: SandboxHandle, caplog
+) -> None:
+    """WooCommerce disables a webhook after repeated failures, and retrying fixes no keys."""
+    no_keys = {"WANG_WC_WEBHOOK_SECRET": HOOK_SECRET}
+    bad_keys = {**env_for(wang_store), "WANG_WC_SECRET": "cs_not_the_secret"}
+    for environ, logged in ((no_keys, "WANG_WC_KEY"), (bad_keys, "consumer key")):
+        app = create_app(test_settings(), agreement=moved, engine=sqlite_engine, environ=environ)
+        answer = post(app, *delivery(6001))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "not processed"
+        assert "WANG_WC" not in answer.text and "cs_not_the_secret" not in answer.text
+        assert logged in caplog.text and "Traceback" not in caplog.text
+    assert "cs_not_the_secret" not in caplog.text
+
+
+def test_a_delivery_for_an_order_the_store_no_longer_has_is_accepted_with_nothing_to_do(
+    sqlite_engine: Engine, moved: Agreement, wang_store: SandboxHandle, caplog
+) -> None:
+    app = create_app(
+        test_settings(), agreement=moved, engine=sqlite_engine, environ=env_for(wang_store)
+    )
+    answer = post(app, *delivery(6099))
+    assert answer.status_code == 200 and answer.json() == {"status": "nothing to book"}
+    assert "permalinks" not in answer.text and "permalinks" not in caplog.text
+    assert "6099" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_a_deleted_delivery_reverses_an_order_the_store_deleted_for_good(
+    sqlite_engine: Engine, moved: Agreement, wang_store: SandboxHandle
+) -> None:
+    moment = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    coupon = [("LI-FRIENDS", Decimal("5.00"))]
+    wang_store.state.add_orders([woo_order(6001, created=moment, modified=moment, coupons=coupon)])
+    app = create_app(
+        test_settings(), agreement=moved, engine=sqlite_engine, environ=env_for(wang_store)
+    )
+    assert post(app, *delivery(6001)).json() == {"status": "processed"}
+    wang_store.state.delete_order(6001, force=True)
+    answer = post(app, *delivery(6001, topic="order.deleted"))
+    assert answer.status_code == 200 and answer.json() == {"status": "processed"}
+    with sqlite_engine.connect() as conn:
+        amounts = conn.execute(select(ledger_entries.c.amount_minor)).scalars().all()
+    assert len(amounts) == 2 and sum(amounts) == 0
+
+
+def test_an_order_delivery_while_the_store_is_throttled_answers_503_for_a_retry(
     sqlite_engine: Engine, moved: Agreement
+) -> None:
+    with start_sandbox(faults="429:600") as throttled:  # Retry-After too long to wait out
+        app = create_app(
+            test_settings(),
+            agreement=with_store(moved, "wang", throttled.url),
+            engine=sqlite_engine,
+            environ=env_for(throttled),
+        )
+        answer = post(app, *delivery(6001))
+    assert answer.status_code == 503 and "error" in answer.json()
+
+
+def test_a_delivery_when_the_database_is_down_answers_503(
+    moved: Agreement, wang_store: SandboxHandle, tmp_path
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'no-such-directory' / 'alliance.db'}")
+    app = create_app(test_settings(), agreement=moved, engine=engine, environ=env_for(wang_store))
+    wang_store.state.add_orders([woo_order(6001)])
+    answer = post(app, *delivery(6001))
+    assert answer.status_code == 503 and "error" in answer.json()
+
+
+def test_a_signed_delivery_that_names_no_order_is_accepted_and_a_forged_one_refused(
+    sqlite_engine: Engine, moved: Agreement, caplog
 ) -> None:
     app = create_app(
         test_settings(),
@@ -145,10 +222,13 @@ def test_an_order_delivery_for_a_store_without_api_keys_is_a_server_error(
         engine=sqlite_engine,
         environ={"WANG_WC_WEBHOOK_SECRET": HOOK_SECRET},
     )
-    with TestClient(app) as client:
-        headers, body = delivery(6001)
-        answer = client.post("/webhooks/woocommerce/wang", content=body, headers=headers)
-    assert answer.status_code == 500 and "WANG_WC" not in answer.text
+    body = b'{"id": "not a number"}'
+    headers = {"X-WC-Webhook-Topic": "order.updated", "Content-Type": "application/json"}
+    signed = post(app, {**headers, "X-WC-Webhook-Signature": signature(body, HOOK_SECRET)}, body)
+    assert signed.status_code == 200 and signed.json()["status"] == "ignored"
+    assert "no positive whole-number id" in caplog.text
+    forged = post(app, {**headers, "X-WC-Webhook-Signature": signature(body, "guess")}, body)
+    assert forged.status_code == 401
 
 
 def test_the_app_serves_links_and_health_on_a_real_uvicorn_server(

@@ -3,8 +3,10 @@ clicks one at a time (each stored before the next) would give."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
@@ -13,15 +15,26 @@ from alliance.agreement import Agreement
 from alliance.clicks import Click
 from alliance.storage import repository as repo
 from alliance.storage.schema import clicks
-from widgets.visitors import BOT, BROWSER, Candidate, ClickJudge, Verdict
+from widgets.visitors import (
+    BOT,
+    BROWSER,
+    BURST_CLICKS,
+    BURST_SECONDS,
+    DUPLICATE_WINDOW_HOURS,
+    Candidate,
+    ClickJudge,
+    Verdict,
+)
 
 START = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
-PER_CLICK, PER_ORDER = "li-zhao", "li-wang"  # li-zhao: per click, 24 h duplicate window
+PER_CLICK = "li-zhao"  # per click, 24 h duplicate window
+PERCENT, PER_ORDER, SWAP = "li-wang", "wang-zhang", "zhang-zhao"  # paid per order: no window
+SECOND = timedelta(seconds=1)
 
 steps = st.lists(
     st.tuples(
         st.sampled_from(["visitor-a", "visitor-b", "visitor-c"]),
-        st.sampled_from([PER_CLICK, PER_CLICK, PER_ORDER]),
+        st.sampled_from([PER_CLICK, PER_CLICK, PERCENT, PER_ORDER]),
         st.sampled_from([BROWSER, BROWSER, BROWSER, BOT]),
         st.sampled_from([0.0, 0.001, 2.0, 30.0, 59.0, 61.0, 3600.0, 86_401.0]),  # gap (s)
         st.booleans(),  # does a new batch start here?
@@ -82,7 +95,7 @@ def _run(engine: Engine, judge: ClickJudge, batches: list[list[Candidate]]) -> l
 def test_batched_verdicts_equal_one_at_a_time_verdicts(
     engine: Engine, agreement: Agreement, drawn
 ) -> None:
-    judge = ClickJudge(agreement, per_minute=3)
+    judge = ClickJudge(agreement, burst_clicks=3)
     batches = _candidates(drawn)
     batched = _run(engine, judge, batches)
     one_by_one = _run(engine, judge, [[c] for batch in batches for c in batch])
@@ -90,12 +103,12 @@ def test_batched_verdicts_equal_one_at_a_time_verdicts(
 
 
 def test_reasons_bot_then_rate_then_duplicate(engine: Engine, agreement: Agreement) -> None:
-    judge = ClickJudge(agreement, per_minute=3)
-    second = timedelta(seconds=1)
+    judge = ClickJudge(agreement, burst_clicks=3)
+    second = SECOND
     batch = [
         Candidate(PER_CLICK, "v", BROWSER, START),  # paid
         Candidate(PER_CLICK, "v", BROWSER, START + second),  # same deal within 24 h
-        Candidate(PER_ORDER, "v", BROWSER, START + 2 * second),  # per order: always valid
+        Candidate(PERCENT, "v", BROWSER, START + 2 * second),  # the visitor's first on this deal
         Candidate(PER_CLICK, "v", BROWSER, START + 3 * second),  # 3 clicks in a minute
         Candidate(PER_CLICK, "w", BOT, START),  # a bot is never paid
         Candidate(PER_CLICK, "v", BROWSER, START + timedelta(hours=25)),  # a new window
@@ -108,3 +121,46 @@ def test_reasons_bot_then_rate_then_duplicate(engine: Engine, agreement: Agreeme
         Verdict(False, "bot"),
         Verdict(True),
     ]
+
+
+@pytest.mark.parametrize("deal", [PER_CLICK, PERCENT, PER_ORDER, SWAP])
+def test_clicks_are_judged_alike_whatever_the_deal_pays(
+    engine: Engine, agreement: Agreement, deal: str
+) -> None:
+    judge = ClickJudge(agreement, burst_clicks=3)
+    window = timedelta(hours=24 if deal == PER_CLICK else DUPLICATE_WINDOW_HOURS)
+    batch = [
+        Candidate(deal, "v", BROWSER, START),
+        Candidate(deal, "v", BROWSER, START + SECOND),  # again within the window
+        Candidate(deal, "v", BROWSER, START + 2 * SECOND),
+        Candidate(deal, "v", BROWSER, START + 3 * SECOND),  # a fourth within a minute: a burst
+        Candidate(deal, "curl", BOT, START),
+        Candidate(deal, "googlebot", BOT, START + SECOND),
+        Candidate(deal, "v", BROWSER, START + window + SECOND),  # the window has passed
+    ]
+    assert [v.reason or "valid" for v in _run(engine, judge, [batch])] == [
+        "valid",
+        "duplicate",
+        "duplicate",
+        "rate-limited",
+        "bot",
+        "bot",
+        "valid",
+    ]
+
+
+def test_a_burst_is_more_than_ten_clicks_by_one_visitor_within_sixty_seconds(
+    engine: Engine, agreement: Agreement
+) -> None:
+    assert (BURST_CLICKS, BURST_SECONDS) == (10, 60)
+    deals = [PER_CLICK, PERCENT, PER_ORDER, SWAP, "wang-li"]
+    step = timedelta(seconds=BURST_SECONDS - 1) / BURST_CLICKS
+    burst = [
+        Candidate(deals[n % len(deals)], "v", BROWSER, START + n * step)
+        for n in range(BURST_CLICKS + 1)
+    ]
+    reasons = [v.reason or "valid" for v in _run(engine, ClickJudge(agreement), [burst])]
+    assert reasons == ["valid"] * 5 + ["duplicate"] * 5 + ["rate-limited"]
+    slower = [dataclasses.replace(c, at=START + n * 2 * step) for n, c in enumerate(burst)]
+    reasons = [v.reason or "valid" for v in _run(engine, ClickJudge(agreement), [slower])]
+    assert reasons == ["valid"] * 5 + ["duplicate"] * 6  # the 11th is a minute after the 1st

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,10 +25,13 @@ from alliance.reciprocity import (
     reciprocity_weights,
     window,
 )
+from alliance.storage.click_counts import clicks_counted
 from alliance.storage.impressions import add_impressions
 from alliance.storage.reciprocity import given_to
 from alliance.storage.repository import insert_clicks
+from tests.widgets.test_app import Server
 from tests.widgets.test_blocks import Cards, make_app, seed_partners
+from tests.widgets.test_redirect import BROWSER, token
 from widgets.block_weights import SETTLE_SECONDS
 from widgets.rotation import ROTATION_SECONDS
 
@@ -196,3 +200,38 @@ def test_two_processes_show_the_same_weighted_block_in_the_same_slot(
     assert blocks == blocks_over_slots(second, 12, count=5)
     shown = Counter(partner for block in blocks for partner in block)
     assert shown["zhao"] > shown["wang"] > 0  # 300 cards outweigh one click (100 cards)
+
+
+def test_a_scripted_burst_and_bots_cannot_move_the_weights(
+    sqlite_engine: Engine, agreement: Agreement
+) -> None:
+    """Wang tries to buy a bigger share of li's block with a loop of clicks on its own link to
+    li (a percent deal): one shopper's click counts, the loop and the robots do not."""
+    seed_partners(sqlite_engine, per_member=6)  # li's partners: wang and zhao
+    first_day = datetime.now(UTC).date()
+    shows(sqlite_engine, "wang", "li", 100, day=first_day)
+    shows(sqlite_engine, "zhao", "li", 300, day=first_day)
+    link = f"/r/{token('wang', 'li', '101', 'wang-li')}"
+    robots = ["curl/8.5.0"] * 10 + [
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    ] * 3
+
+    def weights() -> dict[str, Decimal]:
+        with sqlite_engine.connect() as conn:
+            given = given_to(conn, "li", first_day, datetime.now(UTC).date())
+        return reciprocity_weights(["wang", "zhao"], given)
+
+    app = make_app(sqlite_engine, agreement)
+    with Server(app) as base, httpx.Client(base_url=base, headers={"user-agent": BROWSER}) as http:
+        assert http.get(link).status_code == 302  # a shopper's click on wang's page
+        before = weights()
+        for _ in range(30):  # the same "shopper", scripted
+            assert http.get(link).status_code == 302
+        for agent in robots:
+            assert http.get(link, headers={"user-agent": agent}).status_code == 302
+        after = weights()
+    assert before == after == {"wang": Decimal("2.33"), "zhao": Decimal(3)}
+    with sqlite_engine.connect() as conn:
+        counted = clicks_counted(conn, at(first_day, 0), datetime.now(UTC) + timedelta(days=1))
+    reasons = {key[4] or "valid": n for key, n in counted.items() if key[:2] == ("wang", "li")}
+    assert reasons == {"valid": 1, "duplicate": 9, "rate-limited": 21, "bot": 13}

@@ -148,6 +148,27 @@ def test_a_tracked_link_only_answers_get_and_head(client, engine, method) -> Non
     assert "location" not in answer.headers and rows(engine) == []
 
 
+def test_head_answers_like_get_with_no_body_and_records_no_click(client, engine) -> None:
+    link = f"/r/{token('li', 'wang', '205', 'li-wang', 'thankyou')}"
+    head = client.head(link)
+    assert rows(engine) == [] and entries(engine) == 0
+    got = client.get(link)
+    assert len(rows(engine)) == 1
+    assert (head.status_code, head.content) == (302, b"")
+    assert head.headers.keys() == got.headers.keys()
+    assert head.headers["cache-control"] == got.headers["cache-control"] == "no-store"
+    head_id = parse_qs(urlsplit(head.headers["location"]).query)["utm_content"][0]
+    stored_id = rows(engine)[0]["id"]
+    assert head.headers["location"].replace(head_id, stored_id) == got.headers["location"]
+    assert len(head_id) == 32 and head_id != stored_id  # shaped like a click id, never stored
+    missing = client.head("/r/not-a-token")
+    assert (missing.status_code, missing.content) == (404, b"")
+    assert (
+        missing.headers["content-length"] == client.get("/r/not-a-token").headers["content-length"]
+    )
+    assert len(rows(engine)) == 1
+
+
 def test_every_click_gets_its_own_id(client, engine) -> None:
     link = f"/r/{token('li', 'wang', '205', 'li-wang')}"
     places = {client.get(link).headers["location"] for _ in range(3)}
@@ -247,15 +268,16 @@ def test_a_visitor_clicking_too_fast_is_rate_limited(client, engine) -> None:
     assert entries(engine) == 0
 
 
-def test_clicks_on_deals_paid_per_order_are_always_valid(client, engine) -> None:
-    link = f"/r/{token('li', 'wang', '205', 'li-wang')}"
-    client.get(link)
-    client.get(link, headers={"user-agent": "curl/8"})
-    assert {(r["valid"], r["agent_class"]) for r in rows(engine)} == {
-        (True, "browser"),
-        (True, "bot"),
-    }
-    assert entries(engine) == 0
+def test_clicks_on_deals_paid_per_order_are_judged_alike_and_earn_nothing(client, engine):
+    link = f"/r/{token('li', 'wang', '205', 'li-wang')}"  # a percent deal
+    for agent in (BROWSER, BROWSER, "curl/8"):
+        assert client.get(link, headers={"user-agent": agent}).status_code == 302
+    assert sorted((r["valid"], r["invalid_reason"]) for r in rows(engine)) == [
+        (False, "bot"),
+        (False, "duplicate"),
+        (True, ""),
+    ]
+    assert entries(engine) == 0  # the order, not the click, is what such a deal pays for
 
 
 def test_utm_merge_replaces_every_utm_value_and_keeps_the_rest_byte_for_byte() -> None:

@@ -3,37 +3,27 @@ sandbox stores wired through the environment, as `alliance worker` would see it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from redis import Redis
 
 from connector.sandbox.server import SandboxHandle, start_sandbox
 from tests.conftest import EXAMPLE, SECRET
+from tests.e2e.support import flushed_redis
 from tests.factories import shop_orders
 
-REDIS_BASE_URL = os.environ.get("ALLIANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 BASE = datetime(2026, 11, 12, 1, 0, tzinfo=UTC)
 COUPONS = {"li": "WANG-LOVES-LI", "wang": "LI-FRIENDS", "zhang": "WANG-TOYS"}
 
 
 @pytest.fixture
 def redis_url(worker_id: str) -> Iterator[str]:
-    """DB 13 (or 14 for the second xdist worker), flushed before and after each test."""
-    number = 13 + (int(worker_id[2:]) if worker_id.startswith("gw") else 0) % 3
-    url = f"{REDIS_BASE_URL}/{number}"
-    client = Redis.from_url(url)
-    try:
-        client.flushdb()
-    except Exception as exc:
-        pytest.fail(f"Redis at {REDIS_BASE_URL} is needed for these tests: {exc}")
-    yield url
-    client.flushdb()
-    client.close()
+    """A Redis DB claimed for this test alone (tests/e2e/support.py ``flushed_redis``)."""
+    with flushed_redis(worker_id) as (url, _client):
+        yield url
 
 
 @dataclass

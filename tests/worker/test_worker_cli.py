@@ -89,6 +89,7 @@ def test_run_stops_cleanly_between_jobs_on_ctrl_c(alliance, tmp_path):
         database = Path(alliance.database_url.removeprefix("sqlite:///"))
         while time.monotonic() < deadline and not _synced(database, "zhang"):
             time.sleep(0.2)
+        assert _synced(database, "zhang"), "alliance run never synced zhang within a minute"
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
     finally:
