@@ -5,6 +5,14 @@ A plan is a comma-separated list of rules ``KIND[:ARG][@WHEN]...`` (``429:2@next
 once per API request; the plan counts matching requests itself, so ``next=`` and ``every=``
 are exact and ``p=`` is reproducible from the plan's seed. Plans are mutable at runtime
 (``set``/``clear``) and thread-safe, because the server answers on many threads.
+
+``path=TEXT`` matches routes containing TEXT (``path=coupons`` hits ``/coupons``,
+``/coupons/7`` and ``/coupons/batch``; ``path=coupons/batch`` only the batch; ``path=notes``
+order notes) and ``method=POST`` one HTTP method, so a plan can fail the coupon writes and
+nothing else: ``429@next=1@path=coupons@method=POST``. ``hangup`` closes the connection
+without an answer before the route runs (the write did not happen; compare ``disconnect``,
+which cuts the answer of a write that did). A store that is down altogether is
+``SandboxHandle.down()``, not a fault: nothing listens, so connections are refused.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ class FaultKind(str, Enum):
     WRONG_TYPE = "wrongtype"
     MUTATE = "mutate"
     IGNORE_MODIFIED_AFTER = "ignore_modified_after"
+    SURROGATE = "surrogate"  # a plugin cut an emoji in half: a lone \ud83d in a line's name
+    HANGUP = "hangup"  # the connection closes with no answer; the route never ran
 
 
 VALID_KINDS = tuple(kind.value for kind in FaultKind)
@@ -51,13 +61,16 @@ class FaultRule:
     mode: str = "always"  # always | p | next | every
     amount: float = 0
     path: str | None = None
+    method: str | None = None
     text: str = ""
     seen: int = field(default=0, compare=False)
     fired: int = field(default=0, compare=False)
 
-    def applies_to(self, route: str, *, order_list: bool) -> bool:
+    def applies_to(self, route: str, *, order_list: bool, method: str | None = None) -> bool:
         """Mutation only makes sense between pages of the order list; the rest on any route."""
         if self.kind is FaultKind.MUTATE and not order_list:
+            return False
+        if self.method is not None and method is not None and self.method != method.upper():
             return False
         return self.path is None or self.path in route
 
@@ -88,7 +101,8 @@ class Fault:
 def _bad(rule: str, why: str) -> ValueError:
     return ValueError(
         f"bad fault rule {rule!r}: {why}. Rules look like KIND[:ARG][@WHEN], WHEN one of "
-        f"always, p=0.2, next=3, every=5, path=TEXT; valid kinds: {', '.join(VALID_KINDS)}"
+        f"always, p=0.2, next=3, every=5, path=TEXT, method=POST; "
+        f"valid kinds: {', '.join(VALID_KINDS)}"
     )
 
 
@@ -125,6 +139,8 @@ def parse_rule(text: str) -> FaultRule:
             rule.mode = "always"
         elif name == "path" and value:
             rule.path = value
+        elif name == "method" and value.isalpha():
+            rule.method = value.upper()
         elif name in ("p", "next", "every") and value:
             amount = _number(text, value, name)
             if name == "p" and amount > 1:
@@ -183,13 +199,16 @@ class FaultPlan:
         with self._lock:
             return list(self._rules)
 
-    def decide(self, route: str, *, order_list: bool = False) -> list[Fault]:
-        """The faults for one request to ``route`` (e.g. ``/wc/v3/orders``), counting it."""
+    def decide(
+        self, route: str, *, order_list: bool = False, method: str | None = None
+    ) -> list[Fault]:
+        """The faults for one ``method`` request to ``route`` (``/wc/v3/orders``), counting it."""
         with self._lock:
             return [
                 Fault(rule.kind, rule.arg)
                 for rule in self._rules
-                if rule.applies_to(route, order_list=order_list) and rule.fires(self._rng)
+                if rule.applies_to(route, order_list=order_list, method=method)
+                and rule.fires(self._rng)
             ]
 
     def __str__(self) -> str:

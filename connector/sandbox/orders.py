@@ -2,7 +2,13 @@
 
 Every change stamps ``date_modified``/``date_modified_gmt`` from the store's clock, as
 WooCommerce does, so an incremental sync sees it. Creating an order from a checkout payload
-spans products and coupons too, so that lives with the whole store in ``state``.
+spans products and coupons too, so that lives with the whole store in ``state``, as does what
+a status transition does to coupon usage (the ``_status_changed`` hook).
+
+Notes are WooCommerce's: newest first; added through the API their author is "WooCommerce"
+(the key's user only with ``added_by_user: true``); a customer note is also emailed to the
+billing address, which the sandbox records in its outbox (``sent_emails()``, see ``mail``);
+a note on an order that does not exist is 404 ``woocommerce_rest_order_invalid_id``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import orjson
 from connector.fixtures.orders import money, woo_date
 from connector.sandbox.collection import Collection
 from connector.sandbox.errors import RestError, decimal_param, invalid_id
+from connector.sandbox.mail import SentEmail, customer_note_email
 from connector.sandbox.posts import PostState
 
 ORDER_STATUSES = (
@@ -24,7 +31,12 @@ ORDER_STATUSES = (
     "checkout-draft", "trash",
 )  # fmt: skip
 NOTE_AUTHOR = "Sandbox Admin"
-"""Display name of the user who owns the sandbox's API keys: API-added notes carry it."""
+"""Display name of the user who owns the sandbox's API keys: notes added with
+``added_by_user: true`` carry it."""
+SYSTEM_NOTE_AUTHOR = "WooCommerce"
+"""The author of every other note, API-added ones included (``WC_Order::add_order_note``)."""
+NOTE_TYPES = ("any", "customer", "internal")
+"""``GET /orders/<id>/notes?type=``."""
 
 
 def refunded_total(doc: Mapping[str, Any]) -> Decimal:
@@ -41,6 +53,7 @@ class OrderState(PostState):
         self._notes: dict[int, list[dict[str, Any]]] = {}
         self._refunds: dict[int, list[dict[str, Any]]] = {}
         self._next_note_id = 1
+        self._outbox: list[SentEmail] = []
 
     def add_order(self, order: Mapping[str, Any]) -> dict[str, Any]:
         """Store an order as ``GET /orders`` returns it (an id is given if it has none)."""
@@ -62,7 +75,11 @@ class OrderState(PostState):
                 self._links(doc, "orders")
                 docs.append(doc)
             self.order_store.put_many(docs)
+            self._orders_added(docs)
             return [doc["id"] for doc in docs]
+
+    def _orders_added(self, docs: list[dict[str, Any]]) -> None:
+        """What other kinds of document do when orders arrive as given (coupon usage: ``state``)."""
 
     def order(self, order_id: int) -> dict[str, Any] | None:
         with self.lock:
@@ -96,6 +113,9 @@ class OrderState(PostState):
     def set_status(self, order_id: int, status: str) -> dict[str, Any]:
         return self.modify_order(order_id, status=status)
 
+    def _status_changed(self, doc: dict[str, Any]) -> None:
+        """What other kinds of document do on a transition (coupon usage: ``state``)."""
+
     def _change_status(self, doc: dict[str, Any], status: str) -> None:
         """WooCommerce's side effects of a status transition."""
         if status not in ORDER_STATUSES:
@@ -107,6 +127,7 @@ class OrderState(PostState):
             )
         now = self.now()
         doc["status"] = status
+        self._status_changed(doc)
         paid_status = status in ("processing", "completed")
         if paid_status and not doc.get("date_paid") and doc.get("payment_method") != "cod":
             self.stamp(doc, "date_paid", now)
@@ -193,15 +214,28 @@ class OrderState(PostState):
                 result.append(dict(refund))
             return result
 
+    def _noted_order(self, order_id: int) -> dict[str, Any]:
+        doc = self.order_store.get(order_id)
+        if doc is None:
+            raise RestError(404, "woocommerce_rest_order_invalid_id", "Invalid order ID.")
+        return doc
+
     def add_note(
-        self, order_id: int, note: str, *, customer_note: bool = False, author: str = NOTE_AUTHOR
+        self,
+        order_id: int,
+        note: str,
+        *,
+        customer_note: bool = False,
+        added_by_user: bool = False,
+        author: str | None = None,
     ) -> dict[str, Any]:
+        """Add a note; a customer note is also emailed to the billing address (the outbox)."""
         with self.lock:
-            doc = self._load_order(order_id)
+            doc = self._noted_order(order_id)
             now = self.now()
             entry = {
                 "id": self._next_note_id,
-                "author": author,
+                "author": author or (NOTE_AUTHOR if added_by_user else SYSTEM_NOTE_AUTHOR),
                 "date_created": woo_date(now, self.utc_offset),
                 "date_created_gmt": woo_date(now),
                 "note": note,
@@ -210,13 +244,27 @@ class OrderState(PostState):
             self._next_note_id += 1
             self._notes.setdefault(order_id, []).insert(0, entry)
             self._save_order(doc)
+            email = (
+                customer_note_email(doc, note, entry["date_created_gmt"]) if customer_note else None
+            )
+            if email is not None:
+                self._outbox.append(email)
             return dict(entry)
 
-    def notes(self, order_id: int) -> list[dict[str, Any]]:
-        """An order's notes, newest first."""
+    def notes(self, order_id: int, kind: str = "any") -> list[dict[str, Any]]:
+        """An order's notes, newest first; ``kind`` ``customer`` or ``internal`` filters them."""
         with self.lock:
-            self._load_order(order_id)
-            return [dict(n) for n in self._notes.get(order_id, [])]
+            self._noted_order(order_id)
+            return [
+                dict(n)
+                for n in self._notes.get(order_id, [])
+                if kind == "any" or n["customer_note"] == (kind == "customer")
+            ]
+
+    def sent_emails(self, to: str | None = None) -> list[SentEmail]:
+        """The emails the store sent (customer notes), oldest first; ``to`` picks one address."""
+        with self.lock:
+            return [e for e in self._outbox if to is None or e.to.lower() == to.lower()]
 
     def update_order(self, order_id: int, payload: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT /orders/<id>``: top-level fields, addresses, meta and the status transition."""

@@ -103,6 +103,28 @@ class Params:
         self._fail(name, "rest_invalid_type", f"{name} is not of type boolean.")
         return default
 
+    def string(self, name: str, *, nullable: bool = False) -> None:
+        """A ``string`` (or ``["null", "string"]``) argument: a present value must be text."""
+        if name not in self.values:
+            return
+        value = self.values[name]
+        if isinstance(value, str) or (nullable and value is None):
+            return
+        kinds = "null,string" if nullable else "string"
+        self._fail(name, "rest_invalid_type", f"{name} is not of type {kinds}.")
+
+    def strings(self, name: str) -> list[str]:
+        """An ``array`` of ``string`` schema argument (a list, or a comma-separated text)."""
+        value = self.values.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            return self.items(name)
+        for n, item in enumerate(value):
+            if not isinstance(item, str):
+                self._fail(name, "rest_invalid_type", f"{name}[{n}] is not of type string.")
+        return [item for item in value if isinstance(item, str)]
+
     def items(self, name: str) -> list[str]:
         """An array parameter: ``a[]=x&a[]=y`` or ``a=x,y``."""
         value = self.values.get(name)

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import orjson
 
 from connector.sandbox.collection import Collection
+from connector.sandbox.coupons import check_coupon_args
 from connector.sandbox.errors import RestError
 from connector.sandbox.listing import (
     COUPON_LISTING,
@@ -27,6 +28,7 @@ from connector.sandbox.listing import (
     options_document,
     read_list_request,
 )
+from connector.sandbox.orders import NOTE_TYPES
 from connector.sandbox.params import Params, shape_for, without_secrets
 from connector.sandbox.response import Response, json_response
 from connector.sandbox.state import SandboxState
@@ -141,8 +143,11 @@ class Api:
         )
         return json_response(201, refund)
 
-    def list_notes(self, order_id: int, **_: Any) -> Response:
-        return json_response(200, self.state.notes(order_id))
+    def list_notes(self, order_id: int, *, params: Mapping[str, Any], **_: Any) -> Response:
+        args = Params(params)
+        kind = args.choice("type", NOTE_TYPES, "any")
+        args.check()
+        return json_response(200, self.state.notes(order_id, kind))
 
     def create_note(self, order_id: int, *, params: Mapping[str, Any], **_: Any) -> Response:
         text = str(params.get("note") or "")
@@ -153,8 +158,12 @@ class Api:
                 "Missing parameter(s): note",
                 {"params": ["note"]},
             )
-        customer = Params(params).boolean("customer_note", False)
-        return json_response(201, self.state.add_note(order_id, text, customer_note=customer))
+        args = Params(params)
+        customer = args.boolean("customer_note", False)
+        by_user = args.boolean("added_by_user", False)
+        args.check()
+        note = self.state.add_note(order_id, text, customer_note=customer, added_by_user=by_user)
+        return json_response(201, note)
 
     # -- products --------------------------------------------------------------------------
 
@@ -188,19 +197,25 @@ class Api:
         return Response(200, blob)
 
     def create_coupon(self, *, params: Mapping[str, Any], **_: Any) -> Response:
-        doc = self.state.create_coupon(params)
+        doc = self.state.create_coupon(check_coupon_args(params, creating=True))
         return json_response(201, doc, [("Location", f"{self.state.api_root}/coupons/{doc['id']}")])
 
     def update_coupon(self, coupon_id: int, *, params: Mapping[str, Any], **_: Any) -> Response:
-        return json_response(200, self.state.update_coupon(coupon_id, params))
+        changes = check_coupon_args(params, creating=False)
+        return json_response(200, self.state.update_coupon(coupon_id, changes))
 
     def delete_coupon(self, coupon_id: int, *, params: Mapping[str, Any], **_: Any) -> Response:
         force = Params(params).boolean("force", False)
         return json_response(200, self.state.delete_coupon(coupon_id, force=force))
 
     def batch_coupons(self, *, params: Mapping[str, Any], **_: Any) -> Response:
-        """Up to 100 items in all; an item's error is reported inline, the batch stays 200."""
-        actions = {k: params[k] for k in ("create", "update", "delete") if k in params}
+        """``WC_REST_Controller::batch_items``: at most 100 items in create + update + delete
+        (else 413 ``woocommerce_rest_request_entity_too_large``); items run one by one without
+        the schema check of the single routes, an item's error comes back in its place
+        (``{"id": 0, "error": {...}}`` for a create) and the batch stays 200. Empty groups are
+        left out of the answer, so an empty batch answers ``[]`` (PHP's empty array).
+        Deletes are forced; a delete id of 0 is skipped."""
+        actions = {k: params[k] for k in ("create", "update", "delete") if params.get(k)}
         if sum(len(v) for v in actions.values() if isinstance(v, list)) > 100:
             raise RestError(
                 413,
@@ -209,28 +224,39 @@ class Api:
             )
         result: dict[str, list[Any]] = {}
         for action, items in actions.items():
-            result[action] = [self._batch_item(action, item) for item in items or []]
-        return json_response(200, result)
+            if action == "delete":
+                items = [i for i in items if _int(i)]
+            if items:
+                result[action] = [self._batch_item(action, item) for item in items]
+        return json_response(200, result or [])
 
     def _batch_item(self, action: str, item: Any) -> dict[str, Any]:
-        item_id = (
-            item if action == "delete" else (item.get("id", 0) if isinstance(item, dict) else 0)
-        )
+        if action == "delete":
+            item_id: Any = _int(item)
+        else:
+            item = item if isinstance(item, dict) else {}
+            item_id = 0 if action == "create" else item.get("id")
         try:
             if action == "create":
                 return self.state.create_coupon(item)
             if action == "update":
-                return self.state.update_coupon(int(item_id), item)
-            return self.state.delete_coupon(int(item_id), force=True)
+                return self.state.update_coupon(_int(item_id), item)
+            return self.state.delete_coupon(_int(item_id), force=True)
         except RestError as error:
             return {
-                "id": int(item_id or 0),
+                "id": item_id,
                 "error": {
                     "code": error.code,
                     "message": error.message,
                     "data": {"status": error.status},
                 },
             }
+
+
+def _int(value: Any) -> int:
+    """PHP's ``(int)`` of an id: the leading digits, or 0."""
+    found = re.match(r"\s*\d+", str(value))
+    return int(found.group()) if found else 0
 
 
 ROUTES: list[tuple[re.Pattern[str], dict[str, Callable[..., Response]]]] = [

@@ -9,6 +9,11 @@ the faults of the plan in effect. Secrets never reach the request log.
 This module is the transport: sockets, TLS, the request log, dispatch to ``routes`` (and to
 the products' images, ``images``), and the faults that act before or after a route runs.
 Parameters are read in ``params``/``listing``.
+
+A store can also be taken off the network and brought back: ``handle.down()`` closes the
+listening socket and drops kept-alive connections, so clients get "connection refused" as from
+a host that is down; ``handle.up()`` listens again on the same address, certificate, keys and
+data. The ``hangup`` fault closes a connection without an answer (logged with status 0).
 """
 
 from __future__ import annotations
@@ -158,10 +163,12 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "OPTIONS":
             return json_response(200, options_document(route, site.legacy))
         order_list = method == "GET" and route == "/wc/v3/orders"
-        faults = site.faults.decide(route, order_list=order_list)
+        faults = site.faults.decide(route, order_list=order_list, method=method)
         for fault in faults:
             if fault.kind is FaultKind.SLOW:
                 time.sleep(fault.arg)
+        if any(fault.kind is FaultKind.HANGUP for fault in faults):
+            return Response(0, b"", content_type=None, cut="hangup")
         for fault in faults:
             if fault.kind.value in ERROR_STATUSES or fault.kind is FaultKind.HTML:
                 status, headers, page = fault_answer(fault)
@@ -216,6 +223,9 @@ class _Handler(BaseHTTPRequestHandler):
         return data if isinstance(data, dict) else {}
 
     def _send(self, response: Response) -> None:
+        if response.cut == "hangup":  # no answer at all: the connection just closes
+            self.close_connection = True
+            return
         body = response.body
         headers = list(response.headers)
         if response.content_type:
@@ -263,6 +273,9 @@ def _with_late_faults(
             response.cut = "disconnect"
         elif fault.kind is FaultKind.WRONG_TYPE:
             response.content_type = "text/plain; charset=UTF-8"
+        elif fault.kind is FaultKind.SURROGATE and order_list and response.status == 200:
+            # valid JSON (an escaped lone surrogate) that orjson refuses to read
+            response.body = response.body.replace(b'"name":"', b'"name":"\\ud83d', 1)
         elif fault.kind is FaultKind.MUTATE and order_list and response.status == 200:
             count = int(fault.arg)
             response.after = functools.partial(site.state.mutate, count, site.mutation_rng)
@@ -324,22 +337,55 @@ class SandboxHandle:
     faults: FaultPlan
     _server: _SandboxServer = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+    _stopped: bool = field(default=False, repr=False)
 
     def stop(self) -> None:
+        self._halt()
+        if not self._stopped and self._server.tls is not None:
+            self._server.tls.remove()
+        self._stopped = True
+
+    def down(self) -> None:
+        """Take the store off the network, as a host that is down: nothing listens on its
+        address any more (new connections are refused) and kept-alive ones are dropped. Its
+        data, keys and fault plan stay; :meth:`up` brings it back."""
+        self._halt()
+
+    def up(self) -> None:
+        """Listen again on the same address (and certificate) after :meth:`down`."""
+        if self._stopped:
+            raise RuntimeError("the sandbox store was stopped; start a new one")
+        if self._thread.is_alive():
+            return
+        server = _SandboxServer(self._server.server_address[:2], self._server.tls)
+        server.site = self._server.site
+        self._server, self._thread = server, _serve_in_thread(server)
+
+    @property
+    def is_down(self) -> bool:
+        return not self._thread.is_alive()
+
+    def _halt(self) -> None:
         if not self._thread.is_alive():
             return
         self._server.shutdown()
         self._server.close_connections()
         self._server.server_close()
         self._thread.join(timeout=5)
-        if self._server.tls is not None:
-            self._server.tls.remove()
 
     def __enter__(self) -> SandboxHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _serve_in_thread(server: _SandboxServer) -> threading.Thread:
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="sandbox"
+    )
+    thread.start()
+    return thread
 
 
 def start_sandbox(
@@ -349,7 +395,7 @@ def start_sandbox(
     coupons: Iterable[Mapping[str, Any]] = (),
     host: str = "127.0.0.1",
     port: int = 0,
-    tls: bool = False,
+    tls: bool | SandboxTls = False,
     keys: list[ApiKey] | None = None,
     faults: str | FaultPlan | None = None,
     home_url: str | None = None,
@@ -359,10 +405,14 @@ def start_sandbox(
     clock: Callable[[], datetime] | None = None,
     verbose: bool = False,
 ) -> SandboxHandle:
-    """Start a sandbox store on a real socket (``port=0``: any free port) and return its handle."""
+    """Start a sandbox store on a real socket (``port=0``: any free port) and return its handle.
+
+    ``tls=True`` serves HTTPS with a fresh certificate for 127.0.0.1 and localhost; a
+    :class:`SandboxTls` of one's own serves that one instead (another host, an expired one).
+    """
     plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
     api_keys = list(keys) if keys else [auth.generate_key()]
-    server = _SandboxServer((host, port), make_tls() if tls else None)
+    server = _SandboxServer((host, port), make_tls() if tls is True else tls or None)
     shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else host
     url = f"{'https' if tls else 'http'}://{shown_host}:{server.server_address[1]}"
     home = (home_url or url).rstrip("/")
@@ -381,10 +431,7 @@ def start_sandbox(
         legacy=legacy_ignores_modified_after,
         verbose=verbose,
     )
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="sandbox"
-    )
-    thread.start()
+    thread = _serve_in_thread(server)
     return SandboxHandle(
         url=url,
         api_root=f"{url}/wp-json/wc/v3",

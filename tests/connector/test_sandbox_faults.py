@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+import woocommerce
 
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.server import SandboxHandle, start_sandbox
@@ -144,6 +145,7 @@ def test_mutate_only_counts_order_list_requests() -> None:
         ("html:500", "'html:500'"),
         ("slow@p=2", "'slow@p=2'"),
         ("500,truncate:3", "'truncate:3'"),
+        ("429@method=", "'429@method='"),
     ],
 )
 def test_a_bad_spec_raises_value_error_naming_the_rule(spec: str, named: str) -> None:
@@ -157,3 +159,71 @@ def test_a_bad_set_leaves_the_plan_as_it_was() -> None:
     with pytest.raises(ValueError):
         plan.set("nonsense")
     assert str(plan) == "503@next=1"
+
+
+# -- the coupon writes of a gift pack, and a store that is down ----------------------------------
+
+
+def _batch(store: SandboxHandle, session: requests.Session, code: str) -> requests.Response:
+    return session.post(
+        f"{store.api_root}/coupons/batch", json={"create": [{"code": code}]}, timeout=10
+    )
+
+
+def test_a_plan_can_fail_only_the_coupon_writes(
+    store: SandboxHandle, session: requests.Session
+) -> None:
+    store.faults.set("429:retry_after=3@next=1@path=coupons@method=POST")
+    assert _orders(store, session).status_code == 200
+    assert session.get(f"{store.api_root}/coupons", timeout=10).status_code == 200
+    limited = _batch(store, session, "FAULT-A")
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "3")
+    assert store.state.find_coupon("FAULT-A") is None  # refused before the route ran
+    assert _batch(store, session, "FAULT-A").status_code == 200
+
+
+def test_every_other_batch_fails_and_order_notes_fail_on_their_own(
+    store: SandboxHandle, session: requests.Session
+) -> None:
+    store.faults.set("503@every=2@path=coupons/batch,500@path=notes")
+    statuses = [_batch(store, session, f"EVERY-{n}").status_code for n in range(4)]
+    assert statuses == [200, 503, 200, 503]
+    assert session.get(f"{store.api_root}/coupons", timeout=10).status_code == 200
+    notes = f"{store.api_root}/orders/1001/notes"
+    assert session.post(notes, json={"note": "Hi"}, timeout=10).status_code == 500
+    assert session.get(f"{store.api_root}/orders/1001", timeout=10).status_code == 200
+
+
+def test_hangup_closes_the_connection_before_the_write_happens(
+    store: SandboxHandle, session: requests.Session
+) -> None:
+    store.faults.set("hangup@next=1@path=coupons/batch")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        _batch(store, session, "HANGUP-1")
+    assert store.state.find_coupon("HANGUP-1") is None
+    assert ("POST", "/wp-json/wc/v3/coupons/batch", "", 0) in store.state.request_log
+    assert _batch(store, session, "HANGUP-1").status_code == 200
+
+
+def test_a_store_that_is_down_refuses_connections_and_comes_back_on_the_same_address() -> None:
+    with start_sandbox(orders=store_orders(), tls=True) as handle:
+        session = https_session(handle)
+        assert _orders(handle, session).status_code == 200  # a kept-alive connection
+        handle.down()
+        assert handle.is_down
+        for _ in range(2):  # the pooled connection is gone, and a new one is refused
+            with pytest.raises(requests.exceptions.ConnectionError, match="refused"):
+                _orders(handle, session)
+        handle.state.add_order({"id": 1006, "status": "processing"})  # the data stays
+        handle.up()
+        assert not handle.is_down
+        answer = _orders(handle, session, include="1006")
+        assert [o["id"] for o in answer.json()] == [1006]
+        key = handle.key
+        client = woocommerce.API(
+            handle.url, key.consumer_key, key.consumer_secret, verify_ssl=handle.ca_path
+        )
+        assert client.get("orders/1001").status_code == 200
+    assert handle.is_down
+    with pytest.raises(RuntimeError):
+        handle.up()
