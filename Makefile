@@ -13,7 +13,7 @@ UV         := $(TOOLS)/bin/uv
 SYNC       := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen \
               --python $(PYTHON) --quiet
 
-.PHONY: demo test bench lint lock clean
+.PHONY: demo test bench lint lock mutate clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -51,6 +51,15 @@ lint: $(VENV)/.test
 lock: | $(UV)
 	UV_PYTHON_DOWNLOADS=never $(UV) lock --upgrade --python $(PYTHON)
 
+# mutation testing of the money and security core ([tool.mutmut] in pyproject.toml); slow, so
+# not part of make test: its score and survivors are in the README's "Testing" section
+mutate: | $(UV)
+	$(SYNC) --extra mutate
+	bash scripts/services.sh
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+
 bench: $(VENV)/.test
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/sync.py
@@ -58,4 +67,4 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/clicks.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) alliance-demo .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) alliance-demo .pytest_cache .ruff_cache .hypothesis mutants

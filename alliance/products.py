@@ -88,6 +88,7 @@ class Product:
     category_names: tuple[str, ...]  # the same categories' names, aligned with ``categories``
     status: str  # post status: "publish", "draft", "private", "pending", "future", "trash"...
     modified_at: datetime  # UTC, aware: the revision's date_modified_gmt
+    sku: str = ""  # the shop's stock-keeping unit; gift-pack rewards name products by it
 
     def __post_init__(self) -> None:
         # The widgets print these URLs into partners' pages: hold the rule however a Product

@@ -11,7 +11,8 @@
 | ``ALLIANCE_SYNC_OVERLAP_SECONDS`` | how far before the bookmark each sync starts reading | 300 |
 | ``ALLIANCE_REDIS_URL`` | Redis for the job queues; unset: ``alliance run`` mode | none |
 | ``ALLIANCE_SYNC_INTERVAL_MINUTES`` | how often each member's store is synced on schedule | 15 |
-| ``ALLIANCE_LOCK_TTL_SECONDS`` | how long a silent (crashed) worker keeps a member | 300 |
+| ``ALLIANCE_LOCK_TTL_SECONDS`` | how long a silent (crashed) worker keeps a member or pack | 300 |
+| ``ALLIANCE_GIFTPACK_NOTE_WAIT_MINUTES`` | how long a note waits for a partner store | 60 |
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Settings:
     redis_url: str | None = None
     sync_interval_minutes: int = 15
     lock_ttl_seconds: int = 300
+    giftpack_note_wait_minutes: int = 60
 
     @classmethod
     def from_env(
@@ -79,6 +81,9 @@ class Settings:
                 _number(env, "ALLIANCE_SYNC_INTERVAL_MINUTES", 15, 1, 7 * 24 * 60)
             ),
             lock_ttl_seconds=int(_number(env, "ALLIANCE_LOCK_TTL_SECONDS", 300, 1, 86400)),
+            giftpack_note_wait_minutes=int(
+                _number(env, "ALLIANCE_GIFTPACK_NOTE_WAIT_MINUTES", 60, 0, 30 * 24 * 60)
+            ),
         )
 
     def require_redis(self) -> str:

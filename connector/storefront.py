@@ -39,6 +39,10 @@ class NewCoupon:
     individual_use: bool = False
     description: str = ""
     meta: Mapping[str, str] = field(default_factory=dict)
+    usage_limit_per_user: int | None = None
+    minimum_amount: Decimal | None = None  # the order's least spend for the coupon to apply
+    exclude_sale_items: bool = False
+    product_ids: tuple[int, ...] = ()  # only these products (the store's ids); () for all
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class CouponOutcome:
     coupon_id: int | None = None
     already_exists: bool = False
     error: str | None = None
+    error_code: str = ""  # the store's code for a refusal; "" when it gave no answer for it
 
     @property
     def ok(self) -> bool:
@@ -92,9 +97,19 @@ class Storefront(Protocol):
 
     def create_coupons(self, coupons: Sequence[NewCoupon]) -> list[CouponOutcome]: ...
 
+    def find_coupon(self, code: str) -> Any | None:
+        """The store's coupon with this code (matched case-insensitively), or None."""
+        ...
+
+    def get_coupon(self, coupon_id: int) -> Any: ...
+
     def expire_coupon(self, coupon_id: int, at: datetime) -> None: ...
 
     def add_order_note(self, order_id: int, note: str, *, customer_note: bool = True) -> int: ...
+
+    def list_order_notes(self, order_id: int) -> list[Any]:
+        """An order's notes (newest first), as the store returns them."""
+        ...
 
     def supports_modified_after(self) -> bool | None:
         """Whether the store knows ``modified_after`` (None: could not tell)."""

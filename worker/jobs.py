@@ -19,20 +19,30 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis import Redis
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import Engine
 
 from alliance.agreement import Agreement
 from alliance.agreement.parse import load_agreement
 from alliance.errors import RetriableError
+from alliance.services import giftpacks
+from alliance.services.booking import BookingResult
 from alliance.settings import Settings
 from alliance.storage.database import open_database
 from connector.connect import open_store
+from connector.giftpacks import LinkFor, issue_gift_packs
 from connector.members import policy_from, sync_one
-from connector.sync import SyncReport, sync_order
+from connector.sync import SyncReport, sync_delivered_order
+from worker.connection import client
+from worker.keys import GIFTPACK_QUEUE, giftpack_job_id
 from worker.locks import MemberLock
 
 log = logging.getLogger("alliance.jobs")
@@ -69,7 +79,7 @@ def context(settings: Settings | None = None) -> Context:
     engine = _ENGINES.get(settings.database_url)
     if engine is None:
         engine = _ENGINES[settings.database_url] = open_database(settings.database_url)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = client(settings.redis_url) if settings.redis_url else None
     return Context(settings, agreement, engine, redis)
 
 
@@ -81,11 +91,18 @@ def close_engines() -> None:
 
 
 def sync_member_job(
-    member: str, full: bool = False, *, settings: Settings | None = None
+    member: str,
+    full: bool = False,
+    *,
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] | None = None,
+    follow_up: bool = True,
 ) -> dict[str, Any]:
     """Sync one member's store: what changed since its bookmark, booked.
 
     Under RQ only ``member`` (and ``full``) travel; the settings come from the environment.
+    With Redis (and ``follow_up``), a gift-pack job is then queued per trigger order with work
+    (``alliance run`` does that work in its own process instead).
     """
     started = time.perf_counter()
     ctx = context(settings)
@@ -105,28 +122,36 @@ def sync_member_job(
             member,
             full=full,
             guard=lock.guard if lock is not None else None,
+            clock=clock,
         )
     finally:
         if lock is not None:
             lock.release()
     outcome = summary(report, time.perf_counter() - started)
     log_job("sync", outcome)
+    if follow_up and ctx.redis is not None and report.ok:
+        queue_gift_packs(ctx.redis, member, gift_pack_orders(ctx, member), engine=ctx.engine)
     if report.error is not None and isinstance(report.error, RetriableError):
         raise SyncFailed(str(report.error))
     return outcome
 
 
-def process_order_job(member: str, order_id: int) -> dict[str, Any]:
-    """A webhook said this order changed: read it back from the store and book it."""
+def process_order_job(member: str, order_id: int, deleted: bool = False) -> dict[str, Any]:
+    """A webhook said this order changed (``deleted``: was deleted): read it back and book it."""
     started = time.perf_counter()
     ctx = context()
     store = open_store(ctx.agreement.members[member], policy=policy_from(ctx.settings))
     try:
-        result = sync_order(
-            ctx.engine, ctx.agreement, store, order_id, secret=ctx.settings.require_secret()
+        secret = ctx.settings.require_secret()
+        booked = sync_delivered_order(
+            ctx.engine, ctx.agreement, store, order_id, deleted=deleted, secret=secret
         )
     finally:
         store.close()
+    result = booked or BookingResult()  # None: nothing to book (logged why)
+    if ctx.redis is not None and any(p.trigger_member == member for p in ctx.agreement.promotions):
+        # the job finds out whether the order qualifies
+        queue_gift_packs(ctx.redis, member, [order_id], engine=ctx.engine)
     outcome = {
         "member": member,
         "order": order_id,
@@ -148,11 +173,126 @@ def settle_period_job() -> dict[str, Any]:
     return outcome
 
 
-def issue_gift_packs_job(member: str, order_id: int) -> dict[str, Any]:
-    """Slot for the gift-pack promotions issue: nothing is issued yet."""
-    outcome = {"member": member, "order": order_id, "status": "slot: nothing issued yet"}
+LinkFactory = Callable[[Agreement, bytes], LinkFor | None]
+"""(agreement, alliance secret) -> how a gift-pack note links to a partner's store."""
+
+_gift_links: LinkFactory | None = None
+
+
+def provide_gift_links(factory: LinkFactory | None) -> None:
+    """The composition root (``alliance worker``, ``alliance run``) hands the jobs the tracked
+    links' signer, which lives with the web app; without it notes carry no links."""
+    global _gift_links
+    _gift_links = factory
+
+
+def issue_gift_packs_job(
+    member: str,
+    order_id: int | str | None = None,
+    *,
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> dict[str, Any]:
+    """Gift packs of ``member``'s trigger orders: plan, revoke, create coupons, send notes.
+
+    Queued once per trigger order a sync or webhook booked (``order_id``); each run does the
+    member's whole open work, grouped per partner store, so the first job of a burst does it
+    and the rest find it done. Store failures leave coupons pending for the next run (the
+    next sync queues it again), so the job itself never fails on them.
+    """
+    started = time.perf_counter()
+    ctx = context(settings)
+    base: dict[str, Any] = {"member": member, "order": order_id}
+    if member not in ctx.agreement.members:
+        log.error("job gift-packs %s: not a member of %s; nothing done", member,
+                  ctx.agreement.source)  # fmt: skip
+        return {**base, "status": "unknown member"}
+    secret = ctx.settings.require_secret()
+    policy = policy_from(ctx.settings)
+    agreement = ctx.agreement
+
+    def opener(name: str) -> Any:
+        return open_store(agreement.members[name], policy=policy)
+
+    report = issue_gift_packs(
+        ctx.engine,
+        agreement,
+        secret=secret,
+        open_store=opener,
+        link_for=_gift_links(agreement, secret) if _gift_links is not None else None,
+        members=[member],
+        note_wait=timedelta(minutes=ctx.settings.giftpack_note_wait_minutes),
+        lease_ttl=timedelta(seconds=ctx.settings.lock_ttl_seconds),
+        **({"clock": clock} if clock is not None else {}),
+    )
+    status = "needs attention" if report.needs_attention else "ok"
+    outcome = {**base, "status": status, "seconds": round(time.perf_counter() - started, 3)}
+    outcome |= report.summary()
     log_job("gift-packs", outcome)
     return outcome
+
+
+def gift_pack_orders(ctx: Context, member: str) -> list[str]:
+    """The member's trigger orders with gift-pack work (none when it triggers no promotion)."""
+    with ctx.engine.connect() as conn:  # a promotion removed: its packs may still be open
+        return giftpacks.orders_with_work(conn, ctx.agreement, member)
+
+
+GIFTPACK_RETRY = Retry(max=3, interval=[60, 300, 1800])
+"""A gift-pack job that crashed (not a store failure: those leave coupons pending) tries again."""
+
+
+def queue_gift_packs(
+    redis: Redis,
+    member: str,
+    order_ids: Iterable[str | int],
+    *,
+    engine: Engine | None = None,
+) -> int:
+    """Queue one gift-pack job per trigger order, each at most once; returns how many.
+
+    A job of that id left behind (failed, or started by a worker that died: ``engine`` given
+    and no pack of the member is leased now) is replaced, so a crash never blocks an order.
+    """
+    target = Queue(GIFTPACK_QUEUE, connection=redis)
+    queued = 0
+    for order_id in order_ids:
+        job_id = giftpack_job_id(member, order_id)
+        for _attempt in range(2):
+            try:
+                target.enqueue(
+                    issue_gift_packs_job,
+                    member,
+                    str(order_id),
+                    job_id=job_id,
+                    unique=True,
+                    retry=GIFTPACK_RETRY,
+                    result_ttl=0,
+                    failure_ttl=7 * 24 * 3600,
+                    description=f"gift packs {member}#{order_id}",
+                )
+                queued += 1
+                break
+            except DuplicateJobError:
+                if not _left_behind(redis, job_id, member, engine):
+                    break
+    return queued
+
+
+def _left_behind(redis: Redis, job_id: str, member: str, engine: Engine | None) -> bool:
+    """Delete a job of this id that will never run again; True when it was deleted."""
+    try:
+        job = Job.fetch(job_id, connection=redis)
+        status = job.get_status(refresh=False)
+    except NoSuchJobError:
+        return True  # it ended meanwhile: the id is free
+    dead = status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+    if status == JobStatus.STARTED and engine is not None:
+        with engine.connect() as conn:  # a live issuer renews its leases after every call
+            dead = not giftpacks.leased(conn, member, datetime.now(UTC))
+    if dead:
+        job.delete()
+    return dead
 
 
 def flush_clicks_job() -> dict[str, Any]:

@@ -10,10 +10,13 @@ SYNC_QUEUE = "alliance-sync"
 ORDERS_QUEUE = "alliance-orders"
 """Single orders from webhook deliveries: quick, so they never wait behind a backfill."""
 
+GIFTPACK_QUEUE = "alliance-giftpacks"
+"""Gift packs of trigger orders a sync or a webhook booked: customers wait for their note."""
+
 HOUSEKEEPING_QUEUE = "alliance-housekeeping"
 """Schedule ticks and monthly settlement."""
 
-QUEUES = (ORDERS_QUEUE, SYNC_QUEUE, HOUSEKEEPING_QUEUE)
+QUEUES = (ORDERS_QUEUE, GIFTPACK_QUEUE, SYNC_QUEUE, HOUSEKEEPING_QUEUE)
 """In the order a worker serves them."""
 
 
@@ -27,5 +30,13 @@ def sync_job_id(member: str) -> str:
     return f"alliance-sync-{member}"
 
 
-def order_job_id(member: str, order_id: int) -> str:
-    return f"alliance-order-{member}-{order_id}"
+def order_job_id(member: str, order_id: int, *, deleted: bool = False) -> str:
+    """One queued job per order, and one more for its deletion: a deletion never collapses
+    into an update queued before it (it must still book an order the store no longer has)."""
+    return f"alliance-order-{member}-{order_id}" + ("-deleted" if deleted else "")
+
+
+def giftpack_job_id(member: str, order_id: str | int) -> str:
+    """One queued gift-pack job per trigger order: a sync and a webhook that both book it, or
+    two syncs while it waits, queue it once."""
+    return f"alliance-giftpack-{member}-{order_id}"

@@ -1,7 +1,8 @@
 """``alliance run``: the whole schedule in one process, no Redis, on the default SQLite.
 
 The same job functions as the RQ workers, one after the other: every member's sync each
-interval (a store that fails is tried again next time), and the settlement slot monthly.
+interval (a store that fails is tried again next time), each followed by its gift-pack work
+(trigger orders it booked, packs still open), and the settlement slot monthly.
 Ctrl-C (or SIGTERM) asks it to stop; it stops between jobs, never inside one; a second
 Ctrl-C stops at once (a booked page is committed whole or not at all either way).
 """
@@ -24,11 +25,19 @@ log = logging.getLogger("alliance.run")
 
 
 class Runner:
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] | None = None,
+    ):
         self.settings = settings
         self.clock = clock
+        self.now = now  # the syncs' clock (default: the current time); the demo sets its own
         self.stopping = threading.Event()
         self.results: list[dict[str, Any]] = []
+        self.gift_pack_results: list[dict[str, Any]] = []  # apart: they are not syncs
 
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if self.stopping.is_set():
@@ -63,9 +72,22 @@ class Runner:
             if self.stopping.is_set():
                 return
             try:
-                self.results.append(jobs.sync_member_job(member, settings=self.settings))
+                outcome = jobs.sync_member_job(
+                    member, settings=self.settings, clock=self.now, follow_up=False
+                )
+                self.results.append(outcome)
             except jobs.SyncFailed as exc:  # retried at the next interval
                 self.results.append({"member": member, "status": "failed", "error": str(exc)})
+            self.gift_packs(member)
+
+    def gift_packs(self, member: str) -> None:
+        """The member's gift-pack work, in this process, right after its sync (a partner store
+        that was down is tried again here, every round, until its coupons exist)."""
+        ctx = jobs.context(self.settings)
+        if not jobs.gift_pack_orders(ctx, member):
+            return
+        outcome = jobs.issue_gift_packs_job(member, settings=self.settings, clock=self.now)
+        self.gift_pack_results.append(outcome)
 
 
 def _month() -> str:

@@ -120,10 +120,16 @@ class Deal:
 
 @dataclass(frozen=True)
 class Reward:
+    """One partner's gift in a promotion: a single-use coupon in ``member``'s store."""
+
     member: str
     discount_type: DiscountType
     amount: Decimal
     label: str = ""
+    minimum_amount: Decimal | None = None  # the redeeming order's least spend, if any
+    individual_use: bool = False  # True: the coupon cannot be combined with other coupons
+    exclude_sale_items: bool = False
+    products: tuple[str, ...] = ()  # SKUs in the member's store the coupon is limited to
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ _DISCOUNTS = tuple(kind.value for kind in DiscountType)
 _REWARDS_EXAMPLE = '[{ member = "wang", discount_type = "fixed_cart", amount = "30.00" }]'
 _PROMOTION: tuple[Spec, ...] = (
     ("id", '"newborn-gift-pack"', "identifier", ("promotion",), REQUIRED),
-    ("description", "", "text", ('"..."', True), ""),
+    ("description", "", "text", ('"..."', True, True), ""),
     ("starts", "2026-12-01", "local_date", (), REQUIRED),
     ("ends", "2027-02-28", "local_date", (), REQUIRED),
     ("coupon_valid_days", "60", "integer", (1, 3650, 60), REQUIRED),
@@ -33,7 +33,14 @@ _PROMOTION_KEYS = (*(spec[0] for spec in _PROMOTION), "trigger", "rewards")
 _REWARD: tuple[Spec, ...] = (
     ("discount_type", '"fixed_cart"', "choice", (_DISCOUNTS,), REQUIRED),
     ("label", "", "text", ('"Baby-wash trial set"', True), ""),
+    ("individual_use", "", "boolean", (), False),
+    ("exclude_sale_items", "", "boolean", (), False),
 )
+_REWARD_KEYS = ("member", "amount", "minimum_amount", "products", *(spec[0] for spec in _REWARD))
+SKU_MAX = 100
+"""Characters of a product SKU (WooCommerce's own column is wider; real SKUs are short)."""
+PRODUCTS_MAX = 100
+"""SKUs one reward may name: a coupon limited to more products is a category, not a gift."""
 
 
 def read_promotions(
@@ -105,8 +112,13 @@ def _rewards(
         table = report.table(raw, where, '{ member = "wang", discount_type = "fixed_cart" }')
         if table is None:
             continue
-        report.unknown_keys(table, where, ("member", "amount", *(spec[0] for spec in _REWARD)))
+        report.unknown_keys(table, where, _REWARD_KEYS)
         values = report.fields(table, where, _REWARD)
+        minimum = report.field(table, where, "minimum_amount", '"100.00"', report.money,
+                               default=None)  # fmt: skip
+        refused = "minimum_amount" in table and minimum is None  # reported: keep it out
+        values["products"] = report.field(table, where, "products", '["SKU-501"]', _skus,
+                                          report, default=())  # fmt: skip
         member = values["member"] = report.field(table, where, "member", '"wang"', report.member)
         percent = values["discount_type"] == DiscountType.PERCENT.value
         amount = values["amount"] = report.field(
@@ -128,7 +140,36 @@ def _rewards(
                 f"amount {show(table['amount'])} is over 100 for a percent discount; "
                 "write a percentage between 0 and 100",
             )
-        elif complete(values):
+        elif complete(values) and not refused:
             values["discount_type"] = DiscountType(values["discount_type"])
-            rewards.append(Reward(**values))
+            rewards.append(Reward(**values, minimum_amount=minimum))
     return tuple(rewards) if len(rewards) == len(value) else None
+
+
+def _skus(value: object, path: KeyPath, report: Report) -> tuple[str, ...] | None:
+    """``products``: SKUs in the reward member's store, each once; resolved at issue time."""
+    items = report.strings(value, path, '["SKU-501"]')
+    if items is None:
+        return None
+    ok = True
+    if not items or len(items) > PRODUCTS_MAX:
+        report.add(
+            path,
+            f"products lists {len(items)} SKUs; list 1 to {PRODUCTS_MAX}, or leave products out "
+            "for a coupon valid on the whole store",
+        )
+        return None
+    seen: set[str] = set()
+    for index, sku in enumerate(items):
+        if not sku.strip() or len(sku) > SKU_MAX or sku != sku.strip():
+            ok = False
+            report.add(
+                (*path, index),
+                f"SKU {show(sku)} is not usable; write the product's SKU as its store shows it, "
+                f'1 to {SKU_MAX} characters without spaces around it, such as "SKU-501"',
+            )
+        elif sku in seen:
+            ok = False
+            report.add((*path, index), f"SKU {show(sku)} is listed twice; list each product once")
+        seen.add(sku)
+    return items if ok else None

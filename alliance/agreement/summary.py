@@ -68,4 +68,14 @@ def _reward(reward: Reward, unit: str) -> str:
         text = f"{plain(reward.amount)}% off"
     else:
         text = f"{format_amount(reward.amount, unit)} {unit} off ({reward.discount_type.value})"
+    terms = []
+    if reward.products:
+        terms.append(f"on {', '.join(reward.products)}")
+    if reward.minimum_amount is not None:
+        terms.append(f"from {format_amount(reward.minimum_amount, unit)} {unit}")
+    if reward.individual_use:
+        terms.append("not with other coupons")
+    if reward.exclude_sale_items:
+        terms.append("not on sale items")
+    text += f" [{'; '.join(terms)}]" if terms else ""
     return text + (f' "{reward.label}"' if reward.label else "")

@@ -6,6 +6,7 @@ Every command loads settings once, calls the library, and prints; ``AllianceErro
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from collections.abc import Callable
@@ -27,7 +28,8 @@ from alliance.cli.shell import (
 from alliance.settings import Settings
 
 if TYPE_CHECKING:
-    pass
+    from alliance.agreement import Agreement
+    from alliance.errors import Problem
 
 FORMATS = click.Choice(["table", "csv", "json"])
 
@@ -77,9 +79,58 @@ def check(file: Path | None) -> None:
     """Validate an agreement file; print every problem as FILE:LINE: key: what is wrong."""
     from alliance.agreement.parse import agreement_summary, load_agreement
 
-    agreement = load_agreement(file or current_settings().config_path)
+    path = file or current_settings().config_path
+    agreement = load_agreement(path)
     click.echo(agreement_summary(agreement))
+    problems = _catalog_problems(agreement, path)
+    if problems:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        click.secho(f"{len(problems)} problem(s) against the synced catalogs.", fg="red", err=True)
+        sys.exit(1)
     click.secho("The agreement is valid.", fg="green")
+
+
+def _catalog_problems(agreement: Agreement, path: Path) -> list[Problem]:
+    """Gift-pack reward SKUs the synced catalogs do not hold, when a ledger database exists
+    (an SQLite file that is there, a PostgreSQL server that answers); none otherwise."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from alliance.agreement.locate import LineLocator
+    from alliance.agreement.wording import dotted
+    from alliance.errors import AllianceError, Problem
+    from alliance.services.catalog import unknown_skus
+    from alliance.storage.database import create_database_engine, normalise_url
+
+    if not any(reward.products for p in agreement.promotions for reward in p.rewards):
+        return []
+    url = current_settings().database_url
+    try:
+        parsed = make_url(normalise_url(url))
+    except AllianceError:
+        return []
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return []  # no ledger here: nothing synced to check against
+    engine = create_database_engine(url)
+    try:
+        with engine.connect() as conn:
+            missing = unknown_skus(conn, agreement)
+    except SQLAlchemyError:  # unreachable, or a database from before SKUs were kept
+        return []
+    finally:
+        engine.dispose()
+    locator = LineLocator(path.read_text(encoding="utf-8-sig"))
+    return [
+        Problem(
+            str(path),
+            locator.line_of(where),
+            dotted(where),
+            f'SKU "{sku}" is not in {member}\'s synced products; fix the SKU, or add the '
+            f"product in {member}'s store and sync it (alliance sync --member {member})",
+        )
+        for where, member, sku in missing
+    ]
 
 
 @main.command("import-orders")
@@ -229,6 +280,15 @@ def close_period_command(period: str) -> None:
         click.echo(f"{period} was already closed; nothing changed.")
 
 
+class _ReportedBelow(logging.Filter):
+    """``alliance sync`` prints each member's failure and notices from its report. The sync's
+    own log lines for them (an error, and notices logged as ``"%s"``) are for unattended runs;
+    here they would reach the terminal too, and say each thing twice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR and record.msg != "%s"
+
+
 @main.command()
 @click.option("--member", "-m", "members", multiple=True, help="Only this member (repeatable).")
 @click.option("--full", is_flag=True, help="Read every order again, not just what changed.")
@@ -259,13 +319,20 @@ def sync(members: tuple[str, ...], full: bool) -> None:
 
         return update
 
-    if settings.redis_url:  # workers may be running: take each member's lock, as they do
-        from worker.locks import locked_syncs
+    sync_log = logging.getLogger("alliance.sync")
+    said_below = _ReportedBelow()
+    sync_log.addFilter(said_below)
+    try:
+        if settings.redis_url:  # workers may be running: take each member's lock, as they do
+            from worker.locks import locked_syncs
 
-        reports = locked_syncs(engine, agreement, settings, chosen, full=full, progress=progress)
-    else:
-        reports = sync_members(engine, agreement, settings, members=chosen, full=full,
-                               progress=progress)  # fmt: skip
+            reports = locked_syncs(engine, agreement, settings, chosen, full=full,
+                                   progress=progress)  # fmt: skip
+        else:
+            reports = sync_members(engine, agreement, settings, members=chosen, full=full,
+                                   progress=progress)  # fmt: skip
+    finally:
+        sync_log.removeFilter(said_below)
     for bar in bars:
         bar.close()
     from alliance.report import printable
@@ -274,7 +341,8 @@ def sync(members: tuple[str, ...], full: bool) -> None:
         for warning in r.warnings:
             click.secho(f"warning: {printable(warning)}", fg="yellow", err=True)
         if r.error is not None:
-            click.secho(f"{r.member}: FAILED: {printable(str(r.error))}", fg="red", err=True)
+            said = str(r.error).removeprefix(f"{r.member}: ")
+            click.secho(f"{r.member}: FAILED: {printable(said)}", fg="red", err=True)
             continue
         if r.skipped:
             click.echo(f"{r.member}: {r.skipped}; skipped")
@@ -356,12 +424,13 @@ def demo(directory: Path, serve_port: int | None) -> None:
 
 
 def _register_edges() -> None:
+    from alliance.cli.promotion_commands import COMMANDS as PROMOTION_COMMANDS
     from alliance.cli.sandbox_commands import sandbox
     from alliance.cli.web_commands import COMMANDS as WEB_COMMANDS
     from alliance.cli.worker_commands import COMMANDS as WORKER_COMMANDS
 
     main.add_command(sandbox)
-    for command in [*WORKER_COMMANDS, *WEB_COMMANDS]:
+    for command in [*WORKER_COMMANDS, *WEB_COMMANDS, *PROMOTION_COMMANDS]:
         main.add_command(command)
 
 

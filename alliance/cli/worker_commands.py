@@ -25,10 +25,19 @@ def _logging() -> None:
     configure_logging(click.get_current_context().meta.get("log_format", "text"))
 
 
-def _redis() -> Any:
-    from redis import Redis
+def _wire_gift_links() -> None:
+    """Hand the jobs the link signer for gift-pack notes (it lives with the web app)."""
+    from alliance.cli.promotion_commands import gift_links
+    from worker.jobs import provide_gift_links
 
-    return Redis.from_url(current_settings().require_redis())
+    provide_gift_links(gift_links)
+
+
+def _redis() -> Any:
+    """The queues' Redis, answering: a message naming it (no password) and exit 1 if not."""
+    from worker.connection import connect
+
+    return connect(current_settings().require_redis())
 
 
 @click.command()
@@ -38,24 +47,26 @@ def _redis() -> Any:
 @friendly
 def worker(queues: str | None, burst: bool, fork: bool) -> None:
     """Work the alliance's job queues on Redis, with the schedule (unless --burst)."""
-    from rq import SimpleWorker, Worker
-
+    from worker.connection import reached
     from worker.jobs import context
     from worker.keys import QUEUES
     from worker.schedule import start_scheduler_process
+    from worker.workers import PromptForkWorker, PromptSimpleWorker
 
+    redis = _redis()  # first: a worker without its Redis says so, before anything else
     _logging()
     settings = current_settings()
     context(settings)  # the agreement checked, the database migrated, once, before any job
-    redis = _redis()
+    _wire_gift_links()
     names = [q.strip() for q in queues.split(",")] if queues else list(QUEUES)
     unknown = [q for q in names if q not in QUEUES]
     if unknown:
         fail(f"unknown queue {unknown[0]!r}; the queues are: {', '.join(QUEUES)}")
     cron = None if burst else start_scheduler_process(settings.require_redis())
-    kind = Worker if fork else SimpleWorker
+    kind = PromptForkWorker if fork else PromptSimpleWorker
     try:
-        kind(names, connection=redis).work(burst=burst, with_scheduler=not burst)
+        with reached(redis):  # RQ retries a lost Redis while it works, but not as it starts
+            kind(names, connection=redis).work(burst=burst, with_scheduler=not burst)
     finally:
         if cron is not None:
             cron.terminate()
@@ -135,14 +146,14 @@ def status(fmt: str) -> None:
     from connector.members import member_statuses
 
     settings = current_settings()
-    statuses = member_statuses(current_engine(), current_agreement(), settings, check=True)
     queues: dict[str, int] | None = None
     workers: list[str] = []
-    if settings.redis_url:
+    if settings.redis_url:  # first: a Redis that is down is told before any store is asked
         from worker.queues import depths, live_workers
 
         redis = _redis()
         queues, workers = depths(redis), live_workers(redis)
+    statuses = member_statuses(current_engine(), current_agreement(), settings, check=True)
     attention = [s.member for s in statuses if not s.healthy]
     if fmt == "json":
         body = {
@@ -173,10 +184,13 @@ def run(once: bool) -> None:
     """The whole schedule in this one process, no Redis needed; Ctrl-C stops between jobs."""
     from worker.runner import Runner
 
-    _logging()
     settings = current_settings()
+    if settings.redis_url:  # jobs then take each member's lock there, as workers do
+        _redis()
+    _logging()
     settings.require_secret()
     current_agreement()
+    _wire_gift_links()
     runner = Runner(settings)
     runner.install_signal_handlers()
     click.echo(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -141,8 +142,55 @@ gift_coupons = Table(
     Column("code", String(64), primary_key=True),  # lowercased
     Column("promotion_id", String(64), nullable=False),
     Column("trigger_ref", String(140), nullable=False),  # the qualifying order
-    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),  # when the alliance planned it
     Column("expires_at", UTCDateTime, nullable=False),
+    # pending | created | failed | revoked (alliance.giftpacks.CouponState); rows written
+    # before gift packs were issued by the alliance itself are coupons that exist
+    Column("state", String(12), nullable=False, server_default="created"),
+    Column("coupon_id", BigInteger),  # the store's id, once it is known to exist
+    Column("store_created_at", UTCDateTime),  # when the store was seen to hold it
+    Column("discount_type", String(16), nullable=False, server_default=""),
+    Column("amount", String(32), nullable=False, server_default=""),  # decimal text
+    Column("minimum_amount", String(32), nullable=False, server_default=""),  # "" for none
+    Column("individual_use", Boolean, nullable=False, server_default=false()),
+    Column("exclude_sale_items", Boolean, nullable=False, server_default=false()),
+    Column("product_skus", Text, nullable=False, server_default="[]"),  # JSON list
+    Column("label", String(200), nullable=False, server_default=""),
+    Column("description", String(500), nullable=False, server_default=""),
+    Column("error", String(500), nullable=False, server_default=""),  # why failed or pending
+    Column("updated_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("usage_count", BigInteger),  # as the store said when the pack was revoked
+    Index(None, "promotion_id", "trigger_ref"),
+)
+
+gift_packs = Table(
+    "gift_packs",
+    metadata,
+    Column("promotion_id", String(64), primary_key=True),
+    Column("trigger_ref", String(140), primary_key=True),  # member/external_id of the order
+    Column("trigger_member", String(64), nullable=False),
+    Column("trigger_order_id", String(64), nullable=False),  # the store's id
+    Column("trigger_order_number", String(64), nullable=False),
+    Column("sale_at", UTCDateTime, nullable=False),  # the trigger order's sale date
+    Column("qualified_at", UTCDateTime, nullable=False),  # planned: coupons expire from here
+    Column("issued_at", UTCDateTime),  # every coupon settled and the customer told
+    # issuing | issued | revoking | revoked (alliance.giftpacks.PackStatus)
+    Column("status", String(12), nullable=False),
+    Column("agreement_version", String(32), nullable=False),
+    Column("note_intent_at", UTCDateTime),  # a note was about to be posted (crash check)
+    Column("note_intent_codes", Text, nullable=False, server_default="[]"),
+    Column("first_note_at", UTCDateTime),
+    Column("first_note_codes", Text, nullable=False, server_default="[]"),  # JSON list
+    Column("late_note_at", UTCDateTime),  # the newest late note
+    Column("late_note_codes", Text, nullable=False, server_default="[]"),  # every late one
+    Column("revoked_at", UTCDateTime),
+    Column("revoke_reason", String(200), nullable=False, server_default=""),
+    Column("problem", String(500), nullable=False, server_default=""),  # what needs a person
+    Column("lease_token", String(32)),  # the issuer working on it now, until lease_until
+    Column("lease_until", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "status", "trigger_member"),
 )
 
 agreement_versions = Table(
@@ -199,6 +247,7 @@ products = Table(
     Column("categories", Text, nullable=False),  # JSON list of slugs
     Column("category_names", Text, nullable=False),  # JSON list of names
     Column("modified_at", UTCDateTime, nullable=False),
+    Column("sku", String(100), nullable=False, server_default=""),  # gift-pack rewards name it
     Index(None, "member", "stock_status"),
 )
 

@@ -43,6 +43,9 @@ NAME_MAX = 200
 TERM_MAX = 200
 """Category slugs and names."""
 
+SKU_MAX = 100
+"""Characters of a SKU kept (gift-pack rewards name products by SKU); longer is cut."""
+
 CATEGORIES_MAX = 50
 """Categories kept per product (the first ones, in the store's order); more is noise."""
 
@@ -144,6 +147,10 @@ def _map(raw: Mapping[str, Any], member: str) -> Product:
     modified_at = _date(get("date_modified_gmt"), "date_modified_gmt")
     image_url, image_alt = _first_image(_list(get("images"), "images"))
     categories, category_names = _categories(_list(get("categories"), "categories"))
+    try:
+        sku = _text(get("sku"), "sku", SKU_MAX)
+    except _Invalid:  # a widget needs no SKU: a strange one never refuses the product
+        sku = ""
 
     return Product(
         member=member,
@@ -160,6 +167,7 @@ def _map(raw: Mapping[str, Any], member: str) -> Product:
         category_names=category_names,
         status=status,
         modified_at=modified_at,
+        sku=sku,
     )
 
 

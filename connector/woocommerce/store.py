@@ -33,8 +33,8 @@ import requests
 from requests.auth import HTTPBasicAuth
 from woocommerce.oauth import OAuth
 
-from connector.errors import AuthFailed, NotFound, StoreError
-from connector.http import HttpPolicy, Reply, StoreClient
+from connector.errors import AuthFailed, NotFound, StoreError, TlsFailed
+from connector.http import CaTrust, HttpPolicy, Reply, StoreClient
 from connector.storefront import Access, CouponOutcome, NewCoupon, Page
 from connector.woocommerce.webhooks import WebhookEvent, read_webhook
 
@@ -53,6 +53,16 @@ _ORDER_LIST_ARGS = {"orderby": "modified", "order": "asc", "dates_are_gmt": "tru
 def woo_date(moment: datetime) -> str:
     """A UTC moment as WooCommerce's filters want it with ``dates_are_gmt=true``: no offset."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def expiry_date(moment: datetime) -> str:
+    """A coupon's expiry as WooCommerce can be told it: ``date_expires`` in UTC with a ``Z``.
+
+    ``date_expires_gmt`` is listed as writable but ``WC_Coupon`` has no setter for it, so the
+    store silently drops it; ``date_expires`` without an offset is read in the store's own
+    timezone, which the alliance does not know. With ``Z`` it is exact.
+    """
+    return f"{woo_date(moment)}Z"
 
 
 class _StoreOAuth(OAuth):
@@ -87,7 +97,7 @@ class WooCommerceStore:
         *,
         rest_route: bool = False,
         query_string_auth: bool = False,
-        verify: bool | str = True,
+        verify: bool | str | CaTrust = True,
         policy: HttpPolicy | None = None,
         client: StoreClient | None = None,
         webhook_secret: str = "",
@@ -111,7 +121,7 @@ class WooCommerceStore:
             "consumer_secret": self._secret,
             "rest_route": self.rest_route,
             "query_string_auth": self.query_string_auth,
-            "verify": self.client.verify,
+            "verify": self.client.trust,  # with its names, for the fetch process's messages
             "policy": self.client.policy,
         }
 
@@ -200,6 +210,15 @@ class WooCommerceStore:
         )
         return int(reply.data["id"])
 
+    def list_order_notes(self, order_id: int) -> list[Any]:
+        """Every note of the order, newest first (WooCommerce answers them in one list)."""
+        reply = self._request("GET", f"orders/{int(order_id)}/notes", {"type": "any"})
+        if not isinstance(reply.data, list):
+            raise StoreError(
+                self.member, "GET orders/<id>/notes", "expected a JSON list", status=reply.status
+            )
+        return reply.data
+
     # -- products -----------------------------------------------------------------------------
 
     def list_products(
@@ -244,8 +263,24 @@ class WooCommerceStore:
             )
         return outcomes
 
+    def find_coupon(self, code: str) -> Any | None:
+        """``GET coupons?code=``: the store matches the code exactly, whatever its case."""
+        reply = self._request("GET", "coupons", {"code": code, "per_page": 1})
+        if not isinstance(reply.data, list):
+            raise StoreError(
+                self.member, "GET coupons", "expected a JSON list", status=reply.status
+            )
+        wanted = code.strip().lower()
+        for coupon in reply.data:
+            if isinstance(coupon, dict) and str(coupon.get("code", "")).lower() == wanted:
+                return coupon
+        return None
+
+    def get_coupon(self, coupon_id: int) -> Any:
+        return self._request("GET", f"coupons/{int(coupon_id)}").data
+
     def expire_coupon(self, coupon_id: int, at: datetime) -> None:
-        self._request("PUT", f"coupons/{int(coupon_id)}", data={"date_expires_gmt": woo_date(at)})
+        self._request("PUT", f"coupons/{int(coupon_id)}", data={"date_expires": expiry_date(at)})
 
     # -- webhooks -----------------------------------------------------------------------------
 
@@ -276,9 +311,15 @@ class WooCommerceStore:
         return None
 
     def check_access(self) -> Access:
-        """Reachable? Key valid for reading? For writing (an empty coupon batch writes nothing)?"""
+        """Reachable? Key valid for reading? For writing (an empty coupon batch writes nothing)?
+
+        A refused certificate is raised (:class:`TlsFailed`): nothing about the key is known,
+        and the caller reports the certificate instead.
+        """
         try:
             page = self.list_orders(modified_after=None, per_page=1)
+        except TlsFailed:
+            raise
         except AuthFailed as exc:
             return Access(reachable=True, can_read=False, can_write=False, problem=str(exc))
         except StoreError as exc:
@@ -321,9 +362,17 @@ def _coupon_json(coupon: NewCoupon) -> dict[str, Any]:
         "description": coupon.description,
     }
     if coupon.expires_at is not None:
-        body["date_expires_gmt"] = woo_date(coupon.expires_at)
+        body["date_expires"] = expiry_date(coupon.expires_at)
     if coupon.usage_limit is not None:
         body["usage_limit"] = coupon.usage_limit
+    if coupon.usage_limit_per_user is not None:
+        body["usage_limit_per_user"] = coupon.usage_limit_per_user
+    if coupon.minimum_amount is not None:
+        body["minimum_amount"] = format(coupon.minimum_amount, "f")
+    if coupon.exclude_sale_items:
+        body["exclude_sale_items"] = True
+    if coupon.product_ids:
+        body["product_ids"] = list(coupon.product_ids)
     if coupon.meta:
         body["meta_data"] = [{"key": k, "value": v} for k, v in coupon.meta.items()]
     return body
@@ -336,6 +385,9 @@ def _coupon_outcome(coupon: NewCoupon, item: Any) -> CouponOutcome:
     if isinstance(error, dict):
         if error.get("code") == "woocommerce_rest_coupon_code_already_exists":
             return CouponOutcome(coupon.code, already_exists=True)
-        return CouponOutcome(coupon.code, error=str(error.get("message", "refused"))[:200])
+        code = str(error.get("code") or "refused")[:100]
+        return CouponOutcome(
+            coupon.code, error=str(error.get("message", "refused"))[:200], error_code=code
+        )
     coupon_id = item.get("id")
     return CouponOutcome(coupon.code, coupon_id=coupon_id if isinstance(coupon_id, int) else None)

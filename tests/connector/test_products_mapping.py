@@ -66,6 +66,7 @@ def test_a_published_product_in_stock_keeps_every_field_a_widget_needs() -> None
         category_names=("Baby bedding", "Gifts"),
         status="publish",
         modified_at=MODIFIED,
+        sku="SKU-205",
     )
     assert product.ref == "wang/205"
     assert product.recommendable

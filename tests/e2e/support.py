@@ -39,8 +39,8 @@ BOOKMARK_COLUMNS = ("orders_bookmark", "trash_bookmark", "products_bookmark")
 MALFORMED = "twelve"
 """An order line total no store would send: the order is quarantined with its reason."""
 
-REDIS_DATABASES = (12, 11, 10, 9)
-"""Redis DBs for these tests: clear of the worker tests' 13-15 and the benchmark's 8."""
+REDIS_DATABASES = (15, 14, 13, 12, 11, 10, 9)
+"""Redis DBs the tests claim, one per running test (the benchmark uses 8)."""
 
 CLAIM = "alliance-e2e:claimed-by"
 """Set (with a TTL) in the DB a test runs on, so a test of another run on this machine,
@@ -49,8 +49,9 @@ sharing the Redis server, takes another DB instead of flushing this one."""
 
 @contextmanager
 def flushed_redis(worker_id: str) -> Iterator[tuple[str, Redis]]:
-    """A Redis DB of this test's own (12 first, 11 first for the second xdist worker...),
-    empty before and after."""
+    """A Redis DB of this test's own, claimed for as long as it runs, empty before and after:
+    each xdist worker starts looking at a different DB, and a DB another test (of this run or
+    another on the machine) has claimed is skipped, never flushed."""
     first = (int(worker_id[2:]) if worker_id.startswith("gw") else 0) % len(REDIS_DATABASES)
     token = uuid.uuid4().hex
     for number in REDIS_DATABASES[first:] + REDIS_DATABASES[:first]:
@@ -66,13 +67,18 @@ def flushed_redis(worker_id: str) -> Iterator[tuple[str, Redis]]:
     else:
         pytest.fail(f"Redis DBs {REDIS_DATABASES} are all claimed by other test runs")
     try:
-        for key in client.scan_iter():
-            if key != CLAIM.encode():
-                client.delete(key)
+        empty(client)
         yield url, client
     finally:
         client.flushdb()
         client.close()
+
+
+def empty(client: Redis) -> None:
+    """Every key but the claim: as a Redis that came back empty, still ours."""
+    for key in client.scan_iter():
+        if key != CLAIM.encode():
+            client.delete(key)
 
 
 # -- stores and the agreement -------------------------------------------------------------
@@ -317,3 +323,49 @@ def order_counts(database_url: str) -> dict[str, int]:
             return {member: int(count) for member, count in rows}
     finally:
         engine.dispose()
+
+
+# -- gift packs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GiftPackState:
+    """What issuing gift packs left in the database and in the stores."""
+
+    packs: dict[str, str]  # trigger order id -> pack status
+    planned: dict[str, frozenset[str]]  # partner -> codes the database planned there
+    created: dict[str, frozenset[str]]  # partner -> codes its store holds
+    notes: dict[int, list[str]]  # li order id -> its customer notes
+
+    @property
+    def coupons_in_stores(self) -> int:
+        return sum(len(codes) for codes in self.created.values())
+
+    @property
+    def noted(self) -> int:
+        return sum(1 for notes in self.notes.values() if notes)
+
+
+def gift_pack_state(
+    database_url: str, stores: Mapping[str, SandboxHandle], order_ids: Iterable[int]
+) -> GiftPackState:
+    from alliance.storage.schema import gift_coupons, gift_packs
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            query = select(gift_packs.c.trigger_order_id, gift_packs.c.status)
+            packs = {order: status for order, status in conn.execute(query)}
+            planned: dict[str, set[str]] = {}
+            for member, code in conn.execute(select(gift_coupons.c.member, gift_coupons.c.code)):
+                planned.setdefault(member, set()).add(code)
+    finally:
+        engine.dispose()
+    partners = [m for m in stores if m != "li"]
+    li = stores["li"].state
+    return GiftPackState(
+        packs={k: str(v) for k, v in packs.items()},
+        planned={m: frozenset(planned.get(m, ())) for m in partners},
+        created={m: frozenset(c["code"] for c in stores[m].state.coupons()) for m in partners},
+        notes={n: [x["note"] for x in li.notes(n) if x["customer_note"]] for n in order_ids},
+    )

@@ -15,18 +15,26 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from rq import Queue
-from rq.registry import FailedJobRegistry
+from rq.registry import FailedJobRegistry, StartedJobRegistry
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from alliance.agreement.parse import load_agreement
+from alliance.services import giftpacks
 from alliance.settings import Settings
 from alliance.storage.database import open_database
 from alliance.storage.schema import sync_state
+from connector.sync import sync_member
+from connector.woocommerce.store import WooCommerceStore
+from tests.conftest import SECRET
+from tests.connector.giftpack_support import li_order
 from tests.e2e.support import (
     Alliance,
+    GiftPackState,
     Outcome,
     Workers,
     flushed_redis,
+    gift_pack_state,
     order_counts,
     outcome,
     postgres_database,
@@ -38,7 +46,7 @@ from tests.e2e.support import (
     worker_processes,
 )
 from worker import jobs
-from worker.keys import SYNC_QUEUE
+from worker.keys import GIFTPACK_QUEUE, SYNC_QUEUE
 from worker.locks import MemberLock
 from worker.runner import Runner
 
@@ -220,3 +228,85 @@ def test_a_kill_between_a_page_and_its_quarantine_write_loses_no_quarantined_ord
         assert order_counts(killed_url) == {"wang": 399}
         resumed = outcome(killed_url)
     assert resumed.differences(reference) == []
+
+
+# -- gift packs -----------------------------------------------------------------------------
+
+GIFT_ORDERS = 240
+"""Qualifying orders at Li: three batches of coupons per partner, one note each."""
+
+ISSUING_FAULTS = "slow:0.25@path=coupons/batch,slow:0.02@path=notes"
+"""Coupon batches and notes take a while, so a kill lands inside issuing."""
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield sqlite_database(tmp_path, "gifts.db")
+        return
+    with postgres_database() as url:
+        yield url
+
+
+def issuing_started(redis: Redis) -> bool:
+    return StartedJobRegistry(GIFTPACK_QUEUE, connection=redis).count > 0
+
+
+def test_a_worker_killed_while_issuing_gift_packs_leaves_every_pack_whole(
+    tmp_path: Path, redis_db: tuple[str, Redis], database: str
+) -> None:
+    redis_url, redis = redis_db
+    ids = list(range(50_001, 50_001 + GIFT_ORDERS))
+    documents = {"li": [li_order(n) for n in ids], "wang": [], "zhang": [], "zhao": []}
+    with sandbox_alliance(tmp_path, documents, faults=ISSUING_FAULTS) as alliance:
+        li = alliance.stores["li"]
+        engine = open_database(database)
+        sync_member(
+            engine,
+            load_agreement(alliance.config),
+            WooCommerceStore("li", li.url, li.key.consumer_key, li.key.consumer_secret),
+            secret=SECRET.encode(),
+        )  # the orders are booked; issuing is what gets killed
+        env = alliance.env(database, redis_url, ALLIANCE_LOCK_TTL_SECONDS="1")
+
+        def queue_again() -> None:  # as the next sync of li would
+            with engine.connect() as conn:
+                pending = giftpacks.orders_with_work(conn, load_agreement(alliance.config), "li")
+            jobs.queue_gift_packs(redis, "li", pending, engine=engine)
+
+        rng = random.Random(SEED)
+        kills: list[GiftPackState] = []
+        with worker_processes(env, tmp_path) as workers:
+            for _attempt in range(4 * KILLS):
+                if len(kills) == KILLS:
+                    break
+                queue_again()
+                [process] = workers.start()
+                deadline = time.monotonic() + 30
+                while process.poll() is None and not issuing_started(redis):
+                    assert time.monotonic() < deadline, f"no issuing:\n{workers.tail()}"
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0.1, 3.0))
+                if process.poll() is not None:
+                    assert process.returncode == 0, workers.tail()
+                    continue
+                workers.kill(process)
+                kills.append(gift_pack_state(database, alliance.stores, ids))
+                time.sleep(1.2)  # the dead worker's leases (1 s) run out
+            queue_again()  # then one pass nobody interrupts
+            workers.wait(workers.start())
+        final = gift_pack_state(database, alliance.stores, ids)
+        engine.dispose()
+
+    assert len(kills) == KILLS, f"only {len(kills)} kills landed"
+    total = 3 * GIFT_ORDERS
+    assert any(0 < k.coupons_in_stores < total or 0 < k.noted < GIFT_ORDERS for k in kills), [
+        (k.coupons_in_stores, k.noted) for k in kills
+    ]
+    assert set(final.packs.values()) == {"issued"} and len(final.packs) == GIFT_ORDERS
+    for member in ("wang", "zhang", "zhao"):
+        assert len(final.planned[member]) == GIFT_ORDERS  # one coupon per partner per pack
+        assert final.created[member] == final.planned[member]  # no orphan or missing code
+    assert all(len(notes) == 1 for notes in final.notes.values()), {
+        n: len(notes) for n, notes in final.notes.items() if len(notes) != 1
+    }

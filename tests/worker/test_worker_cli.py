@@ -50,7 +50,7 @@ def test_enqueue_then_a_burst_worker_books_every_store(alliance, redis_url, monk
     status = cli("status")
     assert status.exit_code == 1  # zhao needs attention
     assert "needs attention: zhao" in status.output
-    assert "queues: alliance-orders 0, alliance-sync 0" in status.output
+    assert "queues: alliance-orders 0, alliance-giftpacks 0, alliance-sync 0" in status.output
     report = json.loads(cli("status", "--format", "json").output)
     assert report["needs_attention"] == ["zhao"] and report["workers"] == []
     wang = next(m for m in report["members"] if m["member"] == "wang")
