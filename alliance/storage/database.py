@@ -117,9 +117,13 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        # several workers starting at once on a new database migrate it one at a time: the
+        # second waits, then finds the schema current (SQLite's driver would otherwise run each
+        # CREATE TABLE outside any transaction, and the second "already exists")
         if connection.dialect.name == "postgresql":
-            # several workers starting at once on a new database migrate it one at a time
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -242,8 +242,9 @@ class OrderState(PostState):
                 "customer_note": bool(customer_note),
             }
             self._next_note_id += 1
+            # a note is a comment on the order, not a save of it: WooCommerce leaves the
+            # order's date_modified alone (as it does for changes to its items)
             self._notes.setdefault(order_id, []).insert(0, entry)
-            self._save_order(doc)
             email = (
                 customer_note_email(doc, note, entry["date_created_gmt"]) if customer_note else None
             )
