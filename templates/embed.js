@@ -1,6 +1,7 @@
 {#- The embed script. Data enters only through |tojson; no eval, no inline handlers. -#}
 /* Shop Alliance partner blocks: fills every <div data-alliance-widget data-member data-placement>.
-   Optional attributes: data-variant (grid|list|single), data-lang, data-mode="iframe". */
+   Optional attributes: data-variant (grid|list|single), data-lang, data-mode="iframe", and on
+   a thank-you page data-order (the order's signed reference: its gift pack shows too). */
 (function () {
   "use strict";
   // Where this script came from is where the blocks are; the server's view is the fallback.
@@ -13,6 +14,8 @@
     var query = extra;
     var variant = el.getAttribute("data-variant");
     var lang = el.getAttribute("data-lang") || document.documentElement.lang;
+    var order = el.getAttribute("data-order");
+    if (order) query += "&order=" + encodeURIComponent(order);
     if (variant) query += "&variant=" + encodeURIComponent(variant);
     if (lang) query += "&lang=" + encodeURIComponent(lang);
     return BASE + "/w/" + encodeURIComponent(el.getAttribute("data-member") || "") +

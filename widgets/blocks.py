@@ -9,6 +9,12 @@ parameters: ``variant`` (grid, list, single), ``count`` (3-6), ``lang`` (else
 ``embed.js``; the same fragment). Every card links to a signed tracked URL
 ``<links base>/r/<token>``.
 
+On the ``thankyou`` placement, ``order`` (a reference signed with the member's webhook secret,
+:mod:`widgets.order_refs`) shows that order's gift pack above the cards
+(:mod:`widgets.thankyou_gifts`). Such an answer is one customer's: it is never kept, and says
+``Cache-Control: private, no-store``. A reference that is not genuine, or on another placement,
+changes nothing: the answer is the block's without it, byte for byte and header for header.
+
 Within one rotation slot a block is rendered once per process and kept
 (:mod:`widgets.caching`); answers carry an ``ETag`` (hash of the bytes) and
 ``Cache-Control: public, max-age=60``, and ``If-None-Match`` gets a 304. Impressions are
@@ -41,13 +47,23 @@ from widgets import i18n
 from widgets.block_weights import block_weights_of
 from widgets.caching import BlockCache, Rendered, cached_response, etag_of
 from widgets.impression_counter import impressions_of
-from widgets.links import PLACEMENTS, LinkClaim, link_key, link_url, sign_link
+from widgets.links import (
+    GIFT_PACK_PLACEMENT,
+    PLACEMENTS,
+    LinkClaim,
+    link_key,
+    link_url,
+    sign_link,
+)
+from widgets.order_refs import BadOrderRef, order_ref_key, read_order_ref
 from widgets.rendering import shared_environment
 from widgets.rotation import ROTATION_SECONDS, choose_products, rotation_for
 from widgets.shelves import load_shelves, partner_deals, shown_image
+from widgets.thankyou_gifts import GiftView, gift_pack_context, gift_view
 
 __all__ = [  # what other modules import from here; the rest lives in the modules named above
     "IFRAME_HEIGHTS",
+    "THANKYOU",  # alliance/cli/web_commands.py: the placement that takes an order reference
     "Variant",
     "block_route",
     "embed_route",
@@ -57,6 +73,13 @@ __all__ = [  # what other modules import from here; the rest lives in the module
 
 MAX_AGE = 60
 """``Cache-Control: public, max-age`` of blocks (seconds)."""
+
+PRIVATE = "private, no-store"
+"""``Cache-Control`` of a block for one order (a genuine ``order`` reference): one customer's
+gift codes, never in a shared cache, and fetched afresh as the pack is issued."""
+
+THANKYOU = "thankyou"
+"""The placement whose block shows an order's gift pack."""
 
 EMBED_MAX_AGE = 300
 """``Cache-Control`` of ``embed.js`` (seconds)."""
@@ -168,8 +191,10 @@ def render_block(
     now: float,
     expires: float,
     stylesheet: Stylesheet,
+    gifts: GiftView | None = None,
 ) -> Rendered:
-    """Choose the products and render the block (runs in a worker thread: it reads the DB)."""
+    """Choose the products and render the block (runs in a worker thread: it reads the DB);
+    with ``gifts``, the order's gift pack above the cards."""
     state = request.app.state
     agreement: Agreement = state.agreement
     secure = urlsplit(origin).scheme.lower() == "https"  # then so are the pages it is on
@@ -204,8 +229,13 @@ def render_block(
                 "backorder": p.stock_status.value == "onbackorder",
             }
         )
-    if not cards:
+    if not cards and gifts is None:
         return Rendered(b"", "", (), expires)
+
+    def gift_link(source: str, target: str, promotion_id: str) -> str:
+        claim = LinkClaim(source, target, "", GIFT_PACK_PLACEMENT, promotion_id)
+        return link_url(origin, sign_link(key, claim))
+
     block = {
         "member": member,
         "placement": placement,
@@ -217,6 +247,7 @@ def render_block(
         # whatever host and path prefix it was reached under
         "stylesheet": stylesheet.href("../.." if frame else origin),
         "cards": cards,
+        "gifts": None if gifts is None else gift_pack_context(gifts, agreement, locale, gift_link),
     }
     name = "block_iframe.html" if frame else "block.html"
     template = shared_environment(state).get_template(name)
@@ -225,6 +256,25 @@ def render_block(
 
 
 _FRAME_CSP = "default-src 'none'; img-src http: https:; style-src 'self'; base-uri 'none'"
+
+
+def order_of(request: Request, member: str, placement: str) -> str | None:
+    """The order id a genuine ``order`` reference names on a thank-you block, else None: no
+    reference, another placement, a member without a webhook secret, or anything not signed
+    with it for this member."""
+    ref = request.query_params.get("order")
+    if not ref or placement != THANKYOU:
+        return None
+    secret = request.app.state.webhooks.webhook_secret(member)
+    try:
+        return read_order_ref(order_ref_key(secret), member, ref)
+    except BadOrderRef:
+        return None
+
+
+def load_gift_view(state: Any, member: str, order_id: str) -> GiftView | None:
+    with state.engine.connect() as conn:
+        return gift_view(conn, state.agreement, member, order_id)
 
 
 async def block_route(request: Request) -> Response:
@@ -244,27 +294,36 @@ async def block_route(request: Request) -> Response:
     origin = (agreement.settings.links_base_url or str(request.base_url)).rstrip("/")
     now = getattr(request.app.state, "clock", time.time)()
     rotation = rotation_for(member, placement, now)
-    cache: BlockCache = _state(request, "block_cache", BlockCache)
-    key = (member, placement, variant, count, locale, frame, origin, rotation)
-    rendered = cache.get(key, now)
-    if rendered is None:
-        expires = (now // ROTATION_SECONDS + 1) * ROTATION_SECONDS
+    expires = (now // ROTATION_SECONDS + 1) * ROTATION_SECONDS
+    shape = {
+        "member": member,
+        "placement": placement,
+        "variant": variant,
+        "count": count,
+        "locale": locale,
+        "frame": frame,
+        "origin": origin,
+        "rotation": rotation,
+        "now": now,
+        "expires": expires,
+    }
+    order_id = order_of(request, member, placement)
+    gifts = None
+    if order_id is not None:
+        gifts = await run_in_threadpool(load_gift_view, request.app.state, member, order_id)
+    if gifts is not None:  # one order's block: never kept
         rendered = await run_in_threadpool(
-            render_block,
-            request,
-            member=member,
-            placement=placement,
-            variant=variant,
-            count=count,
-            locale=locale,
-            frame=frame,
-            origin=origin,
-            rotation=rotation,
-            now=now,
-            expires=expires,
-            stylesheet=_stylesheet(request),
+            render_block, request, **shape, stylesheet=_stylesheet(request), gifts=gifts
         )
-        cache.put(key, rendered, now)
+    else:
+        cache: BlockCache = _state(request, "block_cache", BlockCache)
+        key = (member, placement, variant, count, locale, frame, origin, rotation)
+        rendered = cache.get(key, now)
+        if rendered is None:
+            rendered = await run_in_threadpool(
+                render_block, request, **shape, stylesheet=_stylesheet(request)
+            )
+            cache.put(key, rendered, now)
     headers = {
         "Cache-Control": f"public, max-age={MAX_AGE}",
         "Vary": "Accept-Language",
@@ -272,11 +331,17 @@ async def block_route(request: Request) -> Response:
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": _FRAME_CSP + ("" if frame else "; frame-ancestors 'none'"),
     }
+    if order_id is not None:  # a genuine reference: the answer is this order's, pack or not
+        headers["Cache-Control"] = PRIVATE
+        headers["Referrer-Policy"] = "no-referrer"  # the framed page's URL names the order
     if not rendered.body:
         return Response(status_code=204, headers=headers)
     day = datetime.fromtimestamp(now, UTC).date().isoformat()
     impressions_of(request.app.state).add(day, member, placement, rendered.partners)
-    response = cached_response(rendered.body, rendered.etag, request, headers)
+    if order_id is not None:
+        response = Response(rendered.body, headers=headers)
+    else:
+        response = cached_response(rendered.body, rendered.etag, request, headers)
     response.headers["Content-Type"] = "text/html; charset=utf-8"
     return response
 

@@ -209,7 +209,8 @@ class ClickWriter:
 
     def _write(self, conn: Connection, pending: list[PendingClick]) -> None:
         verdicts = self.judge.judge_batch(
-            conn, [Candidate(c.claim.deal_id, c.visitor, c.agent, c.at) for c in pending]
+            conn,
+            [Candidate(c.claim.deal_id, c.visitor, c.agent, c.at, c.claim.target) for c in pending],
         )
         records = [
             Click(

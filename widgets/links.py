@@ -39,6 +39,13 @@ TOKEN_MAX = 512
 PLACEMENTS = ("product", "cart", "thankyou", "article")
 """Where a link or block can sit on a member's pages; travels as ``utm_medium``."""
 
+GIFT_PACK_PLACEMENT = "giftpack"
+"""Where a gift pack's links sit (its note, the thank-you block's gift list): a link there
+names a promotion, not a deal (:class:`widgets.redirect.Redirector`). No block is placed there."""
+
+LINK_PLACEMENTS = (*PLACEMENTS, GIFT_PACK_PLACEMENT)
+"""Every placement a tracked link may carry."""
+
 _SEPARATOR = "\x1f"
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
 _CONTEXT = b"alliance/links/v1"
@@ -55,8 +62,8 @@ class LinkClaim:
     source: str  # the referrer: whose page the link is on
     target: str  # the seller: whose product it points to
     product_id: str  # the seller's product id, or "" for the store's home page
-    placement: str  # product | cart | thankyou | article
-    deal_id: str
+    placement: str  # product | cart | thankyou | article, or giftpack
+    deal_id: str  # the deal; for the giftpack placement, the promotion
 
     def fields(self) -> tuple[str, str, str, str, str]:
         return (self.source, self.target, self.product_id, self.placement, self.deal_id)

@@ -31,7 +31,7 @@ from alliance.products import PUBLISHED, is_web_url
 from alliance.storage.schema import products
 from widgets.click_writer import ClickWriter, PendingClick
 from widgets.held_clicks import RETRY_AFTER_SECONDS, DatabaseBusy
-from widgets.links import BadLink, LinkClaim, link_key, verify_link
+from widgets.links import GIFT_PACK_PLACEMENT, BadLink, LinkClaim, link_key, verify_link
 from widgets.rendering import make_environment, override_dir
 from widgets.visitors import ClickJudge, agent_class, visitor_key, visitor_key_secret
 
@@ -155,6 +155,11 @@ class Redirector:
     What can be worked out before a click is: which (source, target, deal) triples are live,
     each member's home page, and (for a minute) each product's page, already checked against
     its store's host. A click then costs a signature check, dict look-ups and a string join.
+
+    A link at the ``giftpack`` placement (a gift pack's note, the thank-you block) names a
+    promotion instead of a deal: it is live from the promotion's trigger member to each of its
+    reward members, and to nothing else. Its click is judged like any other and, a promotion
+    being no per-click deal, earns nothing (its redeemed coupons do).
     """
 
     def __init__(
@@ -181,6 +186,13 @@ class Redirector:
             for target in members
             if source != target
         }
+        gifts: dict[tuple[str, str], set[str]] = {}
+        for promotion in agreement.promotions:
+            for reward in promotion.rewards:
+                pair = (promotion.trigger_member, reward.member)
+                if pair in self._live:  # both members, and not the same one
+                    gifts.setdefault(pair, set()).add(promotion.id)
+        self._gift_packs = {pair: frozenset(ids) for pair, ids in gifts.items()}
         self._homes = {
             name: Page.of(info.url) for name, info in members.items() if is_web_url(info.url)
         }
@@ -196,8 +208,10 @@ class Redirector:
         return None if page is None else Destination(claim, page)
 
     def _page_for(self, claim: LinkClaim) -> Page | None:
-        """The claim's page: its product's, else its store's home; None for no live deal."""
-        if claim.deal_id not in self._live.get((claim.source, claim.target), ()):
+        """The claim's page: its product's, else its store's home; None for no live deal
+        (or, at the gift-pack placement, no promotion rewarding the target)."""
+        live = self._gift_packs if claim.placement == GIFT_PACK_PLACEMENT else self._live
+        if claim.deal_id not in live.get((claim.source, claim.target), ()):
             return None
         home = self._homes.get(claim.target)
         if home is None:

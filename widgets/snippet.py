@@ -11,6 +11,9 @@ Three ways in, one block behind them (:mod:`widgets.blocks`):
 
 Every value is HTML-escaped (attributes) or percent-encoded (URLs), so a member id can never
 break out of the snippet.
+
+On a thank-you page, ``order`` (a signed reference, :mod:`widgets.order_refs`) makes the block
+show that order's gift pack: ``data-order`` on the placeholder, ``order=`` in a block URL.
 """
 
 from __future__ import annotations
@@ -49,33 +52,42 @@ def block_url(
     return f"{path}?{urlencode(query)}" if query else path
 
 
-def script_snippet(base: str, member: str, placement: str, variant: str | None = None) -> str:
+def script_snippet(
+    base: str, member: str, placement: str, variant: str | None = None, order: str | None = None
+) -> str:
     """The placeholder ``<div>`` and the ``embed.js`` tag (loaded ``async``)."""
     variant_attr = f' data-variant="{_attr(variant)}"' if variant else ""
+    order_attr = f' data-order="{_attr(order)}"' if order else ""
     return (
         f'<div data-alliance-widget data-member="{_attr(member)}" '
-        f'data-placement="{_attr(placement)}"{variant_attr}></div>'
+        f'data-placement="{_attr(placement)}"{variant_attr}{order_attr}></div>'
         f'<script src="{_attr(base.rstrip("/") + "/embed.js")}" async></script>'
     )
 
 
-def iframe_snippet(base: str, member: str, placement: str, variant: str | None = None) -> str:
+def iframe_snippet(
+    base: str, member: str, placement: str, variant: str | None = None, order: str | None = None
+) -> str:
     """A sandboxed, lazily loaded ``<iframe>`` of the block, sized for its variant.
 
     Sized and unbordered by attributes, not ``style=``, which a CSP without ``'unsafe-inline'``
     refuses.
     """
     height = IFRAME_HEIGHTS[variant or Variant.GRID.value]
-    src = block_url(base, member, placement, variant, frame="1")
+    src = block_url(
+        base, member, placement, variant, frame="1", **({"order": order} if order else {})
+    )
     return (
         f'<iframe src="{_attr(src)}" title="{_attr(IFRAME_TITLE)}" loading="lazy" '
         f'sandbox="{IFRAME_SANDBOX}" width="100%" height="{height}" frameborder="0"></iframe>'
     )
 
 
-def html_instructions(base: str, member: str, placement: str, variant: str | None = None) -> str:
+def html_instructions(
+    base: str, member: str, placement: str, variant: str | None = None, order: str | None = None
+) -> str:
     """How to fetch the block's server-side HTML, to paste where scripts are not allowed."""
-    url = block_url(base, member, placement, variant)
+    url = block_url(base, member, placement, variant, **({"order": order} if order else {}))
     return "\n".join(
         (
             "The block as plain HTML (no script; it links its stylesheet from the alliance, so",
@@ -97,8 +109,9 @@ def snippet(
     *,
     variant: str | None = None,
     mode: SnippetMode = SnippetMode.SCRIPT,
+    order: str | None = None,
 ) -> str:
-    """What ``alliance widget`` prints for ``mode``."""
+    """What ``alliance widget`` prints for ``mode``; ``order``: an order reference."""
     if variant is not None:
         variant = Variant(variant).value  # ValueError on a variant the block does not have
     make = {
@@ -106,4 +119,4 @@ def snippet(
         SnippetMode.IFRAME: iframe_snippet,
         SnippetMode.HTML: html_instructions,
     }[SnippetMode(mode)]
-    return make(base, member, placement, variant)
+    return make(base, member, placement, variant, order)

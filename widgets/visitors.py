@@ -124,16 +124,16 @@ _LATEST_CLICKS = select(_ranked.c.visitor_key, _ranked.c.clicked_at).where(
 """Each visitor's latest ``keep`` clicks since ``since``: if ``burst_clicks`` of them fall in the
 burst window before a click it is a burst, whatever came before them, so no more are needed."""
 _LATEST_VALID = (
-    select(_c.visitor_key, _c.deal_id, func.max(_c.clicked_at))
+    select(_c.visitor_key, _c.deal_id, _c.target_member, func.max(_c.clicked_at))
     .where(
         _c.visitor_key.in_(bindparam("visitors", expanding=True)),
         _c.deal_id.in_(bindparam("deals", expanding=True)),
         _c.valid.is_(True),
         _c.clicked_at > bindparam("since"),
     )
-    .group_by(_c.visitor_key, _c.deal_id)
+    .group_by(_c.visitor_key, _c.deal_id, _c.target_member)
 )
-"""Per visitor and deal, the latest valid click since ``since``."""
+"""Per visitor, deal and target, the latest valid click since ``since``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +144,7 @@ class Candidate:
     visitor: str
     agent: str
     at: datetime
+    target: str = ""  # whose store it leads to: tells a promotion's partners apart
 
 
 @dataclass(slots=True)
@@ -153,8 +154,8 @@ class VisitorHistory:
     recent: list[datetime] = field(default_factory=list)
     """Times of the visitor's latest clicks (any deal, valid or not): at most ``burst_clicks``
     from the table, since one burst window before the batch, then the batch's own."""
-    last_valid: dict[str, datetime] = field(default_factory=dict)
-    """Per deal, the visitor's latest valid click."""
+    last_valid: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    """Per duplicate key (:meth:`ClickJudge.duplicate_key`), the visitor's latest valid click."""
 
 
 class ClickJudge:
@@ -167,6 +168,8 @@ class ClickJudge:
     ``burst_clicks`` or more clicks by the visitor in the ``burst_seconds`` before, any deal),
     ``duplicate`` (a valid click by the same visitor on the same deal within the deal's
     window: ``click_window_hours`` for per-click deals, :data:`DUPLICATE_WINDOW_HOURS` else).
+    A promotion's gift-pack links are judged as a deal paying per order, one per partner: a
+    shopper opening each gift of a pack makes one valid click at each partner's store.
 
     A batch is judged with two queries whatever its size (:meth:`judge_batch`);
     the verdicts themselves come from :meth:`decide`, which does no I/O.
@@ -189,7 +192,20 @@ class ClickJudge:
             )
             for deal in agreement.deals
         }
-        """Every deal's duplicate window (zero: no duplicate check)."""
+        # A promotion pays for the orders its coupons bring, never for clicks: its gift-pack
+        # links are judged as a deal paying per order.
+        self.windows.update(
+            (promotion.id, timedelta(hours=DUPLICATE_WINDOW_HOURS))
+            for promotion in agreement.promotions
+        )
+        """Every deal's (and promotion's) duplicate window (zero: no duplicate check)."""
+        self.per_target = frozenset(promotion.id for promotion in agreement.promotions)
+        """Ids whose duplicates are told apart by target: a promotion has several partners."""
+
+    def duplicate_key(self, deal_id: str, target: str) -> tuple[str, str]:
+        """What a repeat click must share to be a duplicate: the deal (both directions of a
+        swap alike), or a promotion and the partner it leads to."""
+        return (deal_id, target if deal_id in self.per_target else "")
 
     def judge_batch(self, conn: Connection, batch: Sequence[Candidate]) -> list[Verdict]:
         """Verdicts for ``batch`` in order; each click also sees the batch's earlier ones."""
@@ -202,7 +218,7 @@ class ClickJudge:
             verdict = self.decide(click, history)
             history.recent.append(click.at)  # every click counts towards a burst, valid or not
             if verdict.valid:
-                history.last_valid[click.deal_id] = click.at
+                history.last_valid[self.duplicate_key(click.deal_id, click.target)] = click.at
             verdicts.append(verdict)
         return verdicts
 
@@ -214,7 +230,7 @@ class ClickJudge:
         if sum(1 for at in history.recent if at > burst_start) >= self.burst_clicks:
             return Verdict(False, RATE_LIMITED)
         window = self.windows.get(click.deal_id)
-        last = history.last_valid.get(click.deal_id)
+        last = history.last_valid.get(self.duplicate_key(click.deal_id, click.target))
         if window and last is not None and last > click.at - window:
             return Verdict(False, DUPLICATE)
         return VALID
@@ -239,8 +255,12 @@ class ClickJudge:
         if deals:
             since = first - max(windows[d] for d in deals)
             params = {"visitors": visitors, "deals": deals, "since": since}
-            for visitor, deal_id, at in conn.execute(_LATEST_VALID, params):
-                histories[visitor].last_valid[deal_id] = _aware(at)
+            for visitor, deal_id, target, at in conn.execute(_LATEST_VALID, params):
+                last = histories[visitor].last_valid
+                key = self.duplicate_key(deal_id, target)
+                at = _aware(at)
+                if key not in last or last[key] < at:  # a swap's two directions: the latest
+                    last[key] = at
         return histories
 
 

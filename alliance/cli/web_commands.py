@@ -9,8 +9,9 @@ import os
 import click
 
 from alliance.cli.shell import current_settings, friendly
-from widgets.blocks import Variant, partner_deals
+from widgets.blocks import THANKYOU, Variant, partner_deals
 from widgets.links import PLACEMENTS, LinkClaim, link_key, link_url, sign_link
+from widgets.order_refs import canonical_order_id, order_ref
 from widgets.snippet import SnippetMode, snippet
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -102,15 +103,47 @@ def link(source: str, target: str, product_id: str, placement: str, deal_id: str
     show_default=True,
     help="script: embed.js; iframe: a sandboxed frame; html: how to fetch plain HTML.",
 )
+@click.option(
+    "--order",
+    "order_id",
+    default=None,
+    help="Thank-you placement: the order's id in the store. The snippet carries its reference, "
+    "signed with <MEMBER>_WC_WEBHOOK_SECRET, and the block shows that order's gift pack.",
+)
 @friendly
-def widget(member: str, placement: str, variant: str | None, mode: str) -> None:
-    """Print the snippet a shop pastes into its pages to show its partners' block."""
+def widget(
+    member: str, placement: str, variant: str | None, mode: str, order_id: str | None
+) -> None:
+    """Print the snippet a shop pastes into its pages to show its partners' block.
+
+    With --order, the snippet of one order's thank-you page, for trying it by hand; a shop's
+    server signs each order's reference itself (README: widgets.order_refs.order_ref).
+    """
     from alliance.agreement.parse import load_agreement
 
+    if order_id is not None and placement != THANKYOU:
+        raise click.UsageError(f"--order is only for --placement {THANKYOU}")
+    if order_id is not None and not canonical_order_id(order_id):
+        raise click.UsageError(f"--order {order_id!r} is not a plain order id, such as 1234")
     agreement = load_agreement(current_settings().config_path)
     if member not in agreement.members:
         known = ", ".join(sorted(agreement.members))
         raise click.UsageError(f"{member!r} is not a member; the members are: {known}")
+    ref = None
+    if order_id is not None:
+        variable = agreement.members[member].webhook_secret_variable
+        secret = os.environ.get(variable, "")
+        if not secret:
+            raise click.ClickException(
+                f"{variable} is not set: an order's reference is signed with {member}'s "
+                "webhook secret, the one its store signs webhooks with"
+            )
+        ref = order_ref(secret, member, order_id)
+        click.echo(
+            f"data-order is the signed reference of {member}'s order {order_id} "
+            f"(signed with {variable}); a shop's server makes one per order.",
+            err=True,
+        )
     if not partner_deals(agreement, member):
         click.secho(
             f"warning: no deal rewards {member} for referrals, so the block stays empty;"
@@ -119,7 +152,7 @@ def widget(member: str, placement: str, variant: str | None, mode: str) -> None:
             err=True,
         )
     base = agreement.settings.links_base_url or DEFAULT_BASE_URL
-    click.echo(snippet(base, member, placement, variant=variant, mode=SnippetMode(mode)))
+    click.echo(snippet(base, member, placement, variant=variant, mode=SnippetMode(mode), order=ref))
 
 
 COMMANDS = [serve, link, widget]

@@ -30,13 +30,16 @@ import pytest
 from sqlalchemy import Engine, select
 
 from alliance.agreement import Agreement
+from alliance.giftpacks import CouponState, PackStatus
 from alliance.products import Product, StockStatus
 from alliance.services.catalog import upsert_products
 from alliance.storage.schema import clicks, ledger_entries
 from connector.sandbox.server import SandboxHandle, start_sandbox
+from tests.connector.giftpack_support import gift_alliance
 from tests.widgets.test_app import Server
 from tests.widgets.test_redirect import test_settings
 from widgets.app import create_app
+from widgets.order_refs import order_ref
 from widgets.snippet import iframe_snippet
 
 if TYPE_CHECKING:
@@ -492,3 +495,155 @@ def test_under_a_strict_csp_the_block_is_styled_in_every_mode_with_no_violation(
     assert images and all(width > 0 for width in images), images
     assert violations == [], violations
     assert problems == [], problems
+
+
+THANK_YOU_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Order received - Li's Organic Baby Clothes</title>
+<link rel="stylesheet" href="/theme.css">
+</head>
+<body>
+<h1>Thank you! Your order is confirmed.</h1>
+<div id="script" data-alliance-widget data-member="li" data-placement="thankyou"
+ data-order="{ref}"></div>
+<div id="framed" data-alliance-widget data-member="li" data-placement="thankyou"
+ data-order="{ref}" data-mode="iframe" data-height="1100"></div>
+<script src="{app}/embed.js" async></script>
+</body>
+</html>
+"""
+"""What the WordPress plugin will print on the order-received page: the block with the order's
+signed reference (no personal data), once through the script and once in its iframe."""
+
+GIFTS = """(root) => [...root.querySelectorAll(".sa-gift")].map((li) => ({
+  shop: li.querySelector(".sa-gift__shop").textContent,
+  code: li.querySelector("code") ? li.querySelector("code").textContent : "",
+  link: li.querySelector("a") ? li.querySelector("a").href : "",
+  border: getComputedStyle(li.closest(".sa-gifts")).borderTopStyle,
+}))"""
+
+
+def test_a_thank_you_page_with_the_orders_reference_shows_its_gift_pack(
+    agreement: Agreement, tmp_path: Path
+) -> None:
+    """Li's order 1001 earned the newborn gift pack: issued for real in the partners' sandbox
+    stores, then shown on Li's thank-you page (strict CSP) by the script and in the iframe; a
+    gift's link lands on the partner's store as a tracked gift-pack click."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    hook = "li-webhook-secret-for-the-browser"
+    with gift_alliance(tmp_path) as alliance, shop_server() as shop:
+        report = alliance.issue()
+        assert not report.needs_attention, report.problems
+        pack = alliance.pack(1001)
+        assert pack.status is PackStatus.ISSUED
+        codes = {c.member: c.plan.code for c in pack.coupons}
+        assert all(c.state is CouponState.CREATED for c in pack.coupons)
+        for member, code in codes.items():
+            assert code.lower() in alliance.coupons(member)  # really in the partner's store
+        wang, zhao = alliance.stores["wang"], alliance.stores["zhao"]
+        with alliance.engine.begin() as conn:
+            upsert_products(
+                conn,
+                [
+                    sandbox_product(store, member, pid, name, slug, stocked(store, pid, name, slug))
+                    for store, member, pid, name, slug in (
+                        (wang, "wang", "205", WASH, "baby-wash"),
+                        (wang, "wang", "206", "Calendula lotion", "lotion"),
+                        (zhao, "zhao", "301", SHOOT, "newborn"),
+                    )
+                ],
+            )
+        served = dataclasses.replace(
+            alliance.agreement,
+            settings=dataclasses.replace(alliance.agreement.settings, links_base_url=None),
+        )
+        stores = " ".join(handle.url for handle in alliance.stores.values())
+        app = create_app(
+            test_settings(),
+            agreement=served,
+            engine=alliance.engine,
+            environ={"LI_WC_WEBHOOK_SECRET": hook},
+        )
+        with Server(app) as app_url, sync_playwright() as playwright:
+            ref = order_ref(hook, "li", "1001")
+            shop.files = {
+                "/checkout/order-received/1001/": (
+                    "text/html; charset=utf-8",
+                    THANK_YOU_PAGE.format(app=app_url, ref=ref).encode(),
+                ),
+                "/theme.css": ("text/css; charset=utf-8", STRICT_THEME.encode()),
+                "/favicon.ico": ("image/svg+xml", IMAGES["/favicon.ico"].encode()),
+            }
+            shop.headers = {
+                "Content-Security-Policy": STRICT_CSP.format(app=app_url, stores=stores)
+            }
+            shop_url = f"http://127.0.0.1:{shop.server_address[1]}"
+            browser = launch_chromium(playwright)
+            try:
+                agent = browser.new_page().evaluate("navigator.userAgent")
+                context = browser.new_context(
+                    viewport={"width": 960, "height": 2600},
+                    user_agent=agent.replace("HeadlessChrome", "Chrome"),
+                )
+                context.add_init_script(VIOLATIONS)
+                page = context.new_page()
+                problems: list[str] = []
+                page.on("pageerror", lambda error: problems.append(str(error)))
+                page.on(
+                    "console",
+                    lambda m: problems.append(m.text) if m.type in {"error", "warning"} else None,
+                )
+                page.on(
+                    "response",
+                    lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+                )
+                page.goto(f"{shop_url}/checkout/order-received/1001/", wait_until="networkidle")
+                page.locator("#script .sa-gift").first.wait_for(timeout=5000)
+                (frame,) = [f for f in page.frames if f.url.startswith(f"{app_url}/w/li/")]
+                frame.locator(".sa-gift").first.wait_for(timeout=5000)
+                page.wait_for_load_state("networkidle")
+                in_script = page.evaluate(
+                    f"({GIFTS})(document.querySelector('#script').shadowRoot)"
+                )
+                in_frame = frame.evaluate(f"({GIFTS})(document)")
+                title = page.locator("#script .sa-gifts h2").inner_text()
+                cards = page.locator("#script .sa-card__link").count()
+                violations = page.evaluate("window.__violations")
+                screenshot = tmp_path / "alliance-gift-pack.png"
+                page.screenshot(path=str(screenshot), full_page=True)
+                shutil.copyfile(screenshot, Path("/tmp/alliance-gift-pack-screenshot.png"))
+                seen = list(problems)  # the sandbox store's own pages are not under test
+
+                page.locator("#script .sa-gift__link", has_text="Zhao").click()
+                page.wait_for_url(f"{zhao.url}/**", timeout=5000)
+                landed = urlsplit(page.url)
+            finally:
+                browser.close()
+
+        with alliance.engine.connect() as conn:
+            (click,) = conn.execute(select(clicks)).mappings()
+
+    assert frame.url == f"{app_url}/w/li/thankyou?frame=1&order={ref}&lang=en"
+    assert title == "Your gift pack" and cards == 3  # the partner cards below the pack
+    names = {m: alliance.agreement.members[m].name for m in codes}
+    expected = [{"shop": names[m], "code": codes[m]} for m in ("wang", "zhang", "zhao")]
+    for shown in (in_script, in_frame):
+        assert [{"shop": g["shop"], "code": g["code"]} for g in shown] == expected
+        assert all(g["link"].startswith(f"{app_url}/r/") for g in shown)
+        assert {g["border"] for g in shown} == {"solid"}  # styled by block.css
+    assert f"{landed.scheme}://{landed.netloc}" == zhao.url and landed.path == "/"
+    utm = parse_qs(landed.query)
+    assert (utm["utm_medium"], utm["utm_campaign"]) == (["giftpack"], ["newborn-gift-pack"])
+    assert utm["utm_content"] == [click["id"]]
+    assert (click["source_member"], click["target_member"], click["placement"]) == (
+        "li",
+        "zhao",
+        "giftpack",
+    )
+    assert click["deal_id"] == "newborn-gift-pack" and click["valid"], click["invalid_reason"]
+    assert violations == [], violations
+    assert seen == [], seen

@@ -29,12 +29,22 @@ from widgets.visitors import (
 START = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 PER_CLICK = "li-zhao"  # per click, 24 h duplicate window
 PERCENT, PER_ORDER, SWAP = "li-wang", "wang-zhang", "zhang-zhao"  # paid per order: no window
+GIFT = "newborn-gift-pack"  # a promotion: its gift-pack links lead to wang, zhang and zhao
 SECOND = timedelta(seconds=1)
 
 steps = st.lists(
     st.tuples(
         st.sampled_from(["visitor-a", "visitor-b", "visitor-c"]),
-        st.sampled_from([PER_CLICK, PER_CLICK, PERCENT, PER_ORDER]),
+        st.sampled_from(
+            [
+                (PER_CLICK, ""),
+                (PER_CLICK, ""),
+                (PERCENT, ""),
+                (PER_ORDER, ""),
+                (GIFT, "wang"),
+                (GIFT, "zhao"),
+            ]
+        ),
         st.sampled_from([BROWSER, BROWSER, BROWSER, BOT]),
         st.sampled_from([0.0, 0.001, 2.0, 30.0, 59.0, 61.0, 3600.0, 86_401.0]),  # gap (s)
         st.booleans(),  # does a new batch start here?
@@ -44,14 +54,16 @@ steps = st.lists(
 )
 
 
-def _candidates(drawn: list[tuple[str, str, str, float, bool]]) -> list[list[Candidate]]:
+def _candidates(
+    drawn: list[tuple[str, tuple[str, str], str, float, bool]],
+) -> list[list[Candidate]]:
     batches: list[list[Candidate]] = []
     at = START
-    for visitor, deal, agent, gap, new_batch in drawn:
+    for visitor, (deal, target), agent, gap, new_batch in drawn:
         at += timedelta(seconds=gap)
         if new_batch or not batches:
             batches.append([])
-        batches[-1].append(Candidate(deal, visitor, agent, at))
+        batches[-1].append(Candidate(deal, visitor, agent, at, target))
     return batches
 
 
@@ -63,7 +75,7 @@ def _store(engine: Engine, judged: list[tuple[Candidate, Verdict]], start: int) 
                 Click(
                     id=f"c{start + n}",
                     source_member="li",
-                    target_member="zhao" if c.deal_id == PER_CLICK else "wang",
+                    target_member=c.target or ("zhao" if c.deal_id == PER_CLICK else "wang"),
                     deal_id=c.deal_id,
                     clicked_at=c.at,
                     visitor_key=c.visitor,
@@ -164,3 +176,24 @@ def test_a_burst_is_more_than_ten_clicks_by_one_visitor_within_sixty_seconds(
     slower = [dataclasses.replace(c, at=START + n * 2 * step) for n, c in enumerate(burst)]
     reasons = [v.reason or "valid" for v in _run(engine, ClickJudge(agreement), [slower])]
     assert reasons == ["valid"] * 5 + ["duplicate"] * 6  # the 11th is a minute after the 1st
+
+
+def test_gift_pack_clicks_are_judged_per_partner_of_the_promotion(
+    engine: Engine, agreement: Agreement
+) -> None:
+    judge = ClickJudge(agreement, burst_clicks=5)
+    batch = [
+        Candidate(GIFT, "v", BROWSER, START, "wang"),
+        Candidate(GIFT, "v", BROWSER, START + SECOND, "zhao"),  # another gift of the pack
+        Candidate(GIFT, "v", BROWSER, START + 2 * SECOND, "wang"),  # wang's again: a duplicate
+        Candidate(GIFT, "bot", BOT, START, "zhang"),
+    ]
+    later = [
+        Candidate(GIFT, "v", BROWSER, START + timedelta(hours=2), "zhao"),  # stored: duplicate
+        Candidate(GIFT, "v", BROWSER, START + timedelta(hours=2, seconds=1), "zhang"),
+        Candidate(GIFT, "v", BROWSER, START + timedelta(hours=25), "wang"),  # a new window
+    ]
+    verdicts = _run(engine, judge, [batch, later])
+    assert [v.reason or "valid" for v in verdicts] == [
+        "valid", "valid", "duplicate", "bot", "duplicate", "valid", "valid",
+    ]  # fmt: skip

@@ -223,6 +223,52 @@ def test_a_bad_token_gets_the_404_page_and_records_nothing(client, engine, bad) 
     assert rows(engine) == []
 
 
+GIFT_PACK = "newborn-gift-pack"  # li's promotion: gifts at wang, zhang and zhao
+
+
+@pytest.mark.parametrize("target", ["wang", "zhang", "zhao"])
+def test_a_gift_pack_link_leads_from_the_trigger_to_a_reward_members_home_page(
+    client, engine, target
+) -> None:
+    answer = client.get(f"/r/{token('li', target, '', GIFT_PACK, 'giftpack')}")
+    assert answer.status_code == 302
+    location = urlsplit(answer.headers["location"])
+    assert (location.netloc, location.path) == (f"{target}.example", "")
+    (click,) = rows(engine)
+    assert parse_qs(location.query) == {
+        "utm_source": ["alliance"],
+        "utm_medium": ["giftpack"],
+        "utm_campaign": [GIFT_PACK],
+        "utm_content": [click["id"]],
+    }
+    assert (click["source_member"], click["target_member"], click["deal_id"]) == (
+        "li",
+        target,
+        GIFT_PACK,
+    )
+    assert click["placement"] == "giftpack" and click["valid"]
+    assert entries(engine) == 0
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "deal", "placement"),
+    [
+        ("li", "wang", "spring-pack", "giftpack"),  # not a promotion of the agreement
+        ("li", "li", GIFT_PACK, "giftpack"),  # the trigger itself
+        ("wang", "zhao", GIFT_PACK, "giftpack"),  # not the trigger member
+        ("zhao", "li", GIFT_PACK, "giftpack"),  # backwards
+        ("li", "wang", GIFT_PACK, "thankyou"),  # a promotion is no deal
+        ("li", "wang", "li-wang", "giftpack"),  # a deal is no promotion
+    ],
+)
+def test_a_gift_pack_link_outside_its_promotion_is_a_404(
+    client, engine, source, target, deal, placement
+) -> None:
+    answer = client.get(f"/r/{token(source, target, '', deal, placement)}")
+    assert answer.status_code == 404 and "location" not in answer.headers
+    assert rows(engine) == []
+
+
 def test_per_click_deals_pay_one_valid_click_per_visitor_and_window(client, engine) -> None:
     link = f"/r/{token('li', 'zhao', '301', 'li-zhao')}"
     assert client.get(link).status_code == 302

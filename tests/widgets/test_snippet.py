@@ -18,6 +18,7 @@ from tests.conftest import EXAMPLE, SECRET
 from tests.widgets.test_app import Server
 from tests.widgets.test_redirect import product, test_settings
 from widgets.app import create_app
+from widgets.order_refs import order_ref, order_ref_key, read_order_ref
 from widgets.snippet import SnippetMode, snippet
 
 BASE = "https://go.parenting.example"
@@ -173,3 +174,75 @@ def test_the_printed_iframe_snippet_loads_a_block_from_a_real_server(
     assert js.status_code == 200 and "data-alliance-widget" in js.text
     assert div["data-member"] == "li"
     assert SECRET not in page.text
+
+
+# --- a thank-you page's order reference ---------------------------------------------------------
+
+HOOK = "li-webhook-secret"
+
+
+@pytest.fixture
+def with_hook(env: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("LI_WC_WEBHOOK_SECRET", HOOK)
+    return env
+
+
+def test_an_order_puts_its_signed_reference_on_the_thank_you_placeholder(
+    with_hook: CliRunner,
+) -> None:
+    result = with_hook.invoke(
+        widget, ["--member", "li", "--placement", "thankyou", "--order", "1234"]
+    )
+    assert result.exit_code == 0, result.output
+    ((_, div), (_, script)) = tags_of(result.stdout)
+    assert div == {
+        "data-alliance-widget": None,
+        "data-member": "li",
+        "data-placement": "thankyou",
+        "data-order": order_ref(HOOK, "li", "1234"),
+    }
+    assert read_order_ref(order_ref_key(HOOK), "li", div["data-order"] or "") == "1234"
+    assert script == {"src": f"{BASE}/embed.js", "async": None}
+    assert "LI_WC_WEBHOOK_SECRET" in result.stderr and HOOK not in result.output
+
+
+def test_an_orders_iframe_and_html_snippets_carry_the_reference_in_the_block_url(
+    with_hook: CliRunner,
+) -> None:
+    ref = order_ref(HOOK, "li", "1234")
+    framed = with_hook.invoke(
+        widget, ["--member", "li", "--placement", "thankyou", "--order", "1234", "--mode", "iframe"]
+    )
+    assert framed.exit_code == 0, framed.output
+    ((_, frame),) = tags_of(framed.stdout)
+    assert frame["src"] == f"{BASE}/w/li/thankyou?frame=1&order={ref}"
+    html = with_hook.invoke(
+        widget, ["--member", "li", "--placement", "thankyou", "--order", "1234", "--mode", "html"]
+    )
+    assert html.exit_code == 0, html.output
+    assert f"curl -fsS '{BASE}/w/li/thankyou?order={ref}'" in html.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--placement", "cart", "--order", "1234"], "only for --placement thankyou"),
+        (["--placement", "thankyou", "--order", "12a"], "not a plain order id"),
+        (["--placement", "thankyou", "--order", "01234"], "not a plain order id"),
+    ],
+)
+def test_an_order_is_only_for_the_thank_you_placement_and_a_plain_order_id(
+    with_hook: CliRunner, arguments: list[str], message: str
+) -> None:
+    result = with_hook.invoke(widget, ["--member", "li", *arguments])
+    assert result.exit_code == 2
+    assert message in result.output and "<div" not in result.output
+
+
+def test_an_order_reference_needs_the_members_webhook_secret(
+    env: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LI_WC_WEBHOOK_SECRET", raising=False)
+    result = env.invoke(widget, ["--member", "li", "--placement", "thankyou", "--order", "1234"])
+    assert result.exit_code == 1
+    assert "LI_WC_WEBHOOK_SECRET" in result.output and "<div" not in result.output
