@@ -30,6 +30,7 @@ $(VENV)/.test: pyproject.toml uv.lock | $(UV)
 	touch $@ $(VENV)/.runtime
 
 demo: $(VENV)/.runtime
+	bash scripts/system-deps.sh
 	$(BIN)/alliance demo
 	@echo
 	@echo "To run alliance yourself: source $(VENV)/bin/activate  (or call $(BIN)/alliance)"
@@ -37,6 +38,7 @@ demo: $(VENV)/.runtime
 test: $(VENV)/.test
 	bash scripts/services.sh
 	bash scripts/browser.sh
+	bash scripts/system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -65,6 +67,8 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/worker.py
 	$(BIN)/python bench/clicks.py
+	$(BIN)/python bench/settlement.py
+	$(BIN)/python bench/giftpacks.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) alliance-demo .pytest_cache .ruff_cache .hypothesis mutants

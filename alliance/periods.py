@@ -23,7 +23,7 @@ def period_of(moment: datetime, timezone: str) -> str:
 
 def local_date(moment: datetime, timezone: str) -> str:
     """``YYYY-MM-DD`` of a UTC moment in the alliance's timezone (statement dates)."""
-    return moment.astimezone(_zone(timezone)).strftime("%Y-%m-%d")
+    return moment.astimezone(_zone(timezone)).date().isoformat()
 
 
 def parse_period(text: str) -> str:

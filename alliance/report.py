@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from alliance.money import CREDIT, format_amount
-from alliance.statement import Balance, Statement, StatementLine
+from alliance.statement import Balance, Statement, StatementLine, Totals
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
 _CONTROL.update({0x9B: "\\x9b"})  # a single-byte CSI opens terminal escape sequences too
@@ -54,6 +54,9 @@ def _line_dict(line: StatementLine) -> dict[str, Any]:
         "base_after": None if line.base_after is None else _amount(line.base_after, line.unit),
         "amount": _amount(line.amount, line.unit),
         "status": line.status,
+        "terms": line.terms,
+        "agreement_version": line.agreement_version,
+        "entry": line.entry,
     }
 
 
@@ -80,16 +83,21 @@ def statement_json(statement: Statement) -> str:
 
 COLUMNS = (
     "date", "order", "deal", "counterparty", "kind", "reason", "base", "base_after", "amount",
-    "status",
+    "status", "terms", "agreement_version", "entry",
 )  # fmt: skip
-"""CSV and JSON: everything, for machines."""
+"""CSV and JSON: everything, for machines (``entry`` is what ``alliance dispute open`` names)."""
+
+BOM = "\ufeff"
+"""Starts the CSV, so a spreadsheet opens it as UTF-8 (names in Chinese stay readable)."""
 
 TABLE_COLUMNS = ("date", "order", "deal", "counterparty", "reason", "base", "amount", "status")
 """What a person reads: the reason says what ``kind`` would; ``base`` is the change."""
 
 
 def statement_csv(statement: Statement) -> str:
+    """UTF-8 with a BOM, one header row, amounts as plain decimals (``-2.00``)."""
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*COLUMNS, "unit"])
     for line in (*statement.lines, *statement.credit_lines):
@@ -128,6 +136,9 @@ def statement_table(statement: Statement) -> str:
         f"earned {format_amount(statement.earned, cur)}   owed {format_amount(statement.owed, cur)}"
         f"   net {format_amount(statement.net, cur)} {cur}",
     ]
+    held = Totals.of(statement.lines).held
+    if any(line.held for line in statement.lines):
+        out.append(f"held out by disputes {format_amount(held, cur)} {cur} (not in the totals)")
     if statement.credit_lines:
         out += ["", "Swap credits (promotion owed in kind, not money):"]
         out += table_lines(list(TABLE_COLUMNS), _table_rows(statement.credit_lines), right={5, 6})

@@ -13,11 +13,14 @@
 | ``ALLIANCE_SYNC_INTERVAL_MINUTES`` | how often each member's store is synced on schedule | 15 |
 | ``ALLIANCE_LOCK_TTL_SECONDS`` | how long a silent (crashed) worker keeps a member or pack | 300 |
 | ``ALLIANCE_GIFTPACK_NOTE_WAIT_MINUTES`` | how long a note waits for a partner store | 60 |
+| ``ALLIANCE_ACTOR`` | who the audit log names for settling, paying, disputing | login@host |
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,15 @@ DEFAULT_DATABASE_URL = "sqlite:///alliance.db"
 
 MIN_SECRET_LENGTH = 32
 """Characters of ``ALLIANCE_SECRET`` below which keys and signatures would be guessable."""
+
+
+def default_actor() -> str:
+    """``login@host`` of this process (``unknown`` for a login the system cannot name)."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for the uid: containers
+        login = "unknown"
+    return f"{login}@{socket.gethostname()}"
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -60,6 +72,7 @@ class Settings:
     sync_interval_minutes: int = 15
     lock_ttl_seconds: int = 300
     giftpack_note_wait_minutes: int = 60
+    actor: str = ""  # who the audit log names; empty: login@host (see default_actor)
 
     @classmethod
     def from_env(
@@ -84,7 +97,13 @@ class Settings:
             giftpack_note_wait_minutes=int(
                 _number(env, "ALLIANCE_GIFTPACK_NOTE_WAIT_MINUTES", 60, 0, 30 * 24 * 60)
             ),
+            actor=(env.get("ALLIANCE_ACTOR") or "").strip()[:200],
         )
+
+    @property
+    def who(self) -> str:
+        """Who the audit log says acted: ``ALLIANCE_ACTOR``, else ``login@host``."""
+        return self.actor or default_actor()
 
     def require_redis(self) -> str:
         if not self.redis_url:

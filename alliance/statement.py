@@ -9,22 +9,50 @@ refund, a refund, a cancellation; a clawback says which, and that its period was
 how much the order's commission base changed, and by how much the amount did. Entries do not
 store their cause; the order revision that booked them does (its status and refunded total
 are part of the revision key), so the cause is read back from it here.
+
+A line's status says where it stands: ``pending`` inside the holdback, ``approved`` after it
+(or once its period is settled), ``reversed`` when its order now carries nothing, ``clawed
+back`` when that was taken back after its period closed (the clawback line says so too),
+``disputed`` while a dispute holds it out of settlement and ``voided`` once a dispute against
+it was accepted. Disputed and voided lines are not in the totals.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import Enum
 
-from alliance.ledger import BookedKey, Entry, EntryKind, EntryStatus, SourceKind, entry_status
+from alliance.ledger import Entry, EntryKind, EntryStatus, SourceKind, entry_status
 from alliance.money import CREDIT
 from alliance.orders import LIFECYCLE_RANK, SALE_STATUSES, OrderStatus
-from alliance.periods import local_date, period_of
+from alliance.periods import local_date
 
 ZERO = Decimal(0)
+
+
+class LineStatus(str, Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REVERSED = "reversed"
+    CLAWED_BACK = "clawed back"
+    DISPUTED = "disputed"  # a dispute holds it out of settlement
+    VOIDED = "voided"  # a dispute against it was accepted: it is not owed
+
+
+HELD = frozenset({LineStatus.DISPUTED, LineStatus.VOIDED})
+"""Statuses of lines kept out of totals and settlements."""
+
+LineKey = tuple[str, str, str, str, str]
+"""``(source_ref, deal_id, payer, payee, unit)``: one order's line under one deal, whatever
+revisions, refunds and clawbacks later change it. Disputes hold a line by this key."""
+
+
+def line_key(entry: Entry) -> LineKey:
+    return (entry.source_ref, entry.deal_id, entry.payer, entry.payee, entry.unit)
 
 
 @dataclass(frozen=True)
@@ -41,6 +69,14 @@ class StatementLine:
     incoming: bool  # True: the counterparty owes the member; False: the member owes
     reason: str = ""  # "sale", "partial refund", "refund", "cancelled", "clawback (refund ...)"
     base_after: Decimal | None = None  # the order's base once this line is counted
+    entry: str = ""  # the ledger entry's id (what a dispute names)
+    agreement_version: str = ""  # the agreement version the entry was computed under
+    terms: str = ""  # the deal's rate or amount under that version: "10%", "15.00"
+
+    @property
+    def held(self) -> bool:
+        """Kept out of totals and settlement by a dispute."""
+        return self.status in HELD
 
 
 @dataclass(frozen=True)
@@ -53,11 +89,11 @@ class Statement:
 
     @property
     def earned(self) -> Decimal:
-        return sum((ln.amount for ln in self.lines if ln.incoming), ZERO)
+        return Totals.of(self.lines).earned
 
     @property
     def owed(self) -> Decimal:
-        return -sum((ln.amount for ln in self.lines if not ln.incoming), ZERO)
+        return Totals.of(self.lines).owed
 
     @property
     def net(self) -> Decimal:
@@ -65,11 +101,43 @@ class Statement:
 
     @property
     def credits_received(self) -> Decimal:
-        return sum((ln.amount for ln in self.credit_lines if ln.incoming), ZERO)
+        return Totals.of(self.credit_lines).earned
 
     @property
     def credits_given(self) -> Decimal:
-        return -sum((ln.amount for ln in self.credit_lines if not ln.incoming), ZERO)
+        return Totals.of(self.credit_lines).owed
+
+
+class Totals:
+    """Earned, owed and held, added up line by line (a streamed statement's totals)."""
+
+    __slots__ = ("earned", "held", "lines", "owed")
+
+    def __init__(self) -> None:
+        self.earned = ZERO
+        self.owed = ZERO
+        self.held = ZERO  # signed, from the member's side: disputed and voided lines
+        self.lines = 0
+
+    @classmethod
+    def of(cls, lines: Iterable[StatementLine]) -> Totals:
+        totals = cls()
+        for line in lines:
+            totals.add(line)
+        return totals
+
+    def add(self, line: StatementLine) -> None:
+        self.lines += 1
+        if line.held:
+            self.held += line.amount
+        elif line.incoming:
+            self.earned += line.amount
+        else:
+            self.owed -= line.amount
+
+    @property
+    def net(self) -> Decimal:
+        return self.earned - self.owed
 
 
 def build_statement(
@@ -82,62 +150,141 @@ def build_statement(
     timezone: str,
     holdback_days: int,
     as_of: datetime,
+    held: Mapping[LineKey, LineStatus] | None = None,
+    terms: Mapping[tuple[str, str], str] | None = None,
+    settled: bool = False,
 ) -> Statement:
     """A member's statement for a period from the period's entries (pure).
 
     ``history`` holds every entry of the same sources in any period: what each line changed
     from, and whether the order still carries anything (an accrual whose order was later
-    fully refunded shows as reversed).
+    fully refunded shows as reversed). ``held`` names the lines disputes hold (disputed or
+    voided), ``terms`` the rate or amount of each ``(agreement version, deal)``; in a
+    ``settled`` period nothing is pending any more: the settlement approved it.
     """
-    holdback = timedelta(days=holdback_days)
-    before, nets = _timeline(history)
     money, credits = [], []
+    for line in statement_lines(
+        member,
+        entries,
+        history,
+        timezone=timezone,
+        holdback_days=holdback_days,
+        as_of=as_of,
+        held=held,
+        terms=terms,
+        settled=settled,
+    ):
+        (credits if line.unit == CREDIT else money).append(line)
+    return Statement(member, period, currency, tuple(money), tuple(credits))
+
+
+def statement_lines(
+    member: str,
+    entries: Iterable[Entry],
+    history: Iterable[Entry],
+    *,
+    timezone: str,
+    holdback_days: int,
+    as_of: datetime,
+    held: Mapping[LineKey, LineStatus] | None = None,
+    terms: Mapping[tuple[str, str], str] | None = None,
+    settled: bool = False,
+) -> Iterator[StatementLine]:
+    """The member's lines among ``entries``, one by one (a long statement is built a chunk of
+    entries at a time, each with its own ``history``: see :func:`build_statement`)."""
+    held, terms = held or {}, terms or {}
+    holdback = timedelta(days=holdback_days)
+    timeline = _timeline(history)
+    before = timeline.before
     for entry in entries:
         if member not in (entry.payer, entry.payee):
             continue
         incoming = entry.payee == member
-        net = nets.get((entry.source_ref, entry.key), entry.amount)
-        net_before, base_before = before.get(entry.id, (ZERO, None))
+        net_before, base_before = before.get(entry.id, _NOTHING_BEFORE)
         change = _base_change(entry.base, base_before)
-        line = StatementLine(
-            date=local_date(entry.occurred_at, timezone),
+        key = line_key(entry)
+        status = (held and held.get(key)) or _line_status(entry, key, timeline, as_of, holdback)
+        if settled and status is LineStatus.PENDING:
+            status = LineStatus.APPROVED
+        day = local_date(entry.occurred_at, timezone)
+        yield StatementLine(
+            date=day,
             order=entry.label,
             deal=entry.deal_id,
             counterparty=entry.payer if incoming else entry.payee,
             kind=entry.kind,
             base=change,
             amount=entry.amount if incoming else -entry.amount,
-            status=_status(entry, net, as_of=as_of, holdback=holdback).value,
+            status=status.value,
             unit=entry.unit,
             incoming=incoming,
-            reason=_reason(entry, net_before, net_before + entry.amount, timezone),
+            reason=_reason(entry, net_before, net_before + entry.amount, home=day[:7]),
             base_after=entry.base if entry.base is not None or change is None else ZERO,
+            entry=entry.id,
+            agreement_version=entry.agreement_version,
+            terms=terms.get((entry.agreement_version, entry.deal_id), ""),
         )
-        (credits if entry.unit == CREDIT else money).append(line)
-    return Statement(member, period, currency, tuple(money), tuple(credits))
+
+
+def line_statuses(
+    entries: Iterable[Entry], history: Iterable[Entry], *, as_of: datetime, holdback_days: int
+) -> Iterator[tuple[Entry, LineStatus]]:
+    """Each entry with the status a statement gives it (before any dispute)."""
+    timeline = _timeline(history)
+    holdback = timedelta(days=holdback_days)
+    for entry in entries:
+        yield entry, _line_status(entry, line_key(entry), timeline, as_of, holdback)
 
 
 _Before = tuple[Decimal, Decimal | None]
 """What a source carried for one key before an entry: the net amount and the base."""
 
+_NOTHING_BEFORE: _Before = (ZERO, None)
 
-def _timeline(
-    history: Iterable[Entry],
-) -> tuple[dict[str, _Before], dict[tuple[str, BookedKey], Decimal]]:
-    """Per entry id, what its key carried before it (entries apply in revision order); and the
-    net per ``(source_ref, key)`` now."""
-    by_key: dict[tuple[str, BookedKey], list[Entry]] = defaultdict(list)
+
+@dataclass(frozen=True)
+class _Timeline:
+    before: dict[str, _Before]  # per entry id, what its line carried before it (if anything)
+    nets: dict[LineKey, Decimal]  # per line, the net now
+    clawed: frozenset[LineKey]  # lines with a clawback: taken back after their period closed
+
+
+def _timeline(history: Iterable[Entry]) -> _Timeline:
+    """Per entry id, what its line carried before it (entries apply in revision order); the net
+    per line now; and which lines were clawed back. Most lines have a single entry (a sale
+    never refunded): nothing came before it, and its net is its amount."""
+    by_line: dict[LineKey, list[Entry]] = defaultdict(list)
     for entry in history:
-        by_key[(entry.source_ref, entry.key)].append(entry)
+        by_line[line_key(entry)].append(entry)
     before: dict[str, _Before] = {}
-    nets: dict[tuple[str, BookedKey], Decimal] = {}
-    for key, entries in by_key.items():
+    nets: dict[LineKey, Decimal] = {}
+    clawed = set()
+    for line, entries in by_line.items():
+        if len(entries) == 1:
+            (entry,) = entries
+            nets[line] = entry.amount
+            if entry.kind is EntryKind.CLAWBACK:
+                clawed.add(line)
+            continue
         net, base = ZERO, None
         for entry in sorted(entries, key=lambda e: (e.revision, e.id)):
             before[entry.id] = (net, base)
             net, base = net + entry.amount, entry.base
-        nets[key] = net
-    return before, nets
+            if entry.kind is EntryKind.CLAWBACK:
+                clawed.add(line)
+        nets[line] = net
+    return _Timeline(before, nets, frozenset(clawed))
+
+
+def _line_status(
+    entry: Entry, key: LineKey, timeline: _Timeline, as_of: datetime, holdback: timedelta
+) -> LineStatus:
+    if entry.kind is EntryKind.CLAWBACK:
+        return LineStatus.CLAWED_BACK
+    status = _status(entry, timeline.nets.get(key, entry.amount), as_of=as_of, holdback=holdback)
+    if status is EntryStatus.REVERSED and entry.amount > ZERO and key in timeline.clawed:
+        return LineStatus.CLAWED_BACK
+    return LineStatus(status.value)
 
 
 def _base_change(after: Decimal | None, before: Decimal | None) -> Decimal | None:
@@ -165,22 +312,29 @@ _UNPAID = {
 }
 
 
-def _reason(entry: Entry, net_before: Decimal, net_after: Decimal, timezone: str) -> str:
-    """What happened, in a shop owner's words; a late line says which closed period it is for."""
+def _reason(entry: Entry, net_before: Decimal, net_after: Decimal, *, home: str) -> str:
+    """What happened, in a shop owner's words; a late line says which closed period (``home``,
+    the period of its sale) it is for."""
     if entry.source is SourceKind.CLICK:
         cause = "click" if entry.amount > ZERO else "click taken back"
-    elif entry.amount > ZERO and net_before == ZERO:
-        facts = revision_facts(entry.revision)  # first seen after a refund: its base is smaller
-        cause = "sale, partly refunded" if facts and facts[1] > ZERO else "sale"
+    elif entry.amount > ZERO and net_before == ZERO:  # first seen after a refund: a smaller base
+        cause = "sale, partly refunded" if _refunded_before(entry.revision) else "sale"
     elif entry.amount > ZERO:
         cause = "order changed"
     else:
         cause = _taken_back(entry.revision, net_after)
-    home = period_of(entry.occurred_at, timezone)
     if entry.period == home:
         return cause
     late = f"{cause} after {home} closed"
     return f"clawback ({late})" if entry.kind is EntryKind.CLAWBACK else late
+
+
+def _refunded_before(revision: str) -> bool:
+    """Whether an order revision had refunds: :func:`revision_facts`' refunded total, read
+    without building it (a statement asks this of every sale)."""
+    parts = revision.split("~")
+    facts = parts[1] if len(parts) == 3 else ""
+    return len(facts) > _REFUNDED_DIGITS and facts.isdigit() and int(facts[-_REFUNDED_DIGITS:]) > 0
 
 
 def _taken_back(revision: str, net_after: Decimal) -> str:

@@ -220,9 +220,8 @@ class _Issuer:
         self._deliver_all([pack.key for pack in issuing])
         worked = {pack.key for pack in workable}
         with self.engine.begin() as conn:
-            for pack in held:
-                if pack.key in worked:
-                    packs.settle(conn, self.token, pack.key, self.clock(), self._deliverable(pack))
+            done = {pack.key: self._deliverable(pack) for pack in held if pack.key in worked}
+            packs.settle_all(conn, self.token, done, self.clock())
             finals = {p.key: p for p in packs.held_packs(conn, self.token)}
         for key, entry in self.pack_reports.items():
             final = finals.get(key)
@@ -511,10 +510,8 @@ class _Issuer:
                      not in down]  # fmt: skip
             try:
                 with self._writing() as conn:
-                    for pack, _store, due, _text in chunk:
-                        packs.record_note_intent(
-                            conn, self.token, pack.key, due.codes, self.clock()
-                        )
+                    intents = [(pack.key, due.codes) for pack, _store, due, _text in chunk]
+                    packs.record_note_intents(conn, self.token, intents, self.clock())
             except packs.LeaseLost as exc:
                 for pack, *_ in chunk:
                     self.pack_reports[pack.key].note = f"not sent: {exc}"
@@ -535,10 +532,8 @@ class _Issuer:
                     continue
                 sent.append((pack, due))
             with self._writing() as conn:
-                for pack, due in sent:
-                    packs.record_note_sent(conn, self.token, pack, due.codes, self.clock())
-                for pack in unsent:
-                    packs.record_note_sent(conn, self.token, pack, (), self.clock())
+                notes = [(pack, due.codes) for pack, due in sent] + [(pack, ()) for pack in unsent]
+                packs.record_notes_sent(conn, self.token, notes, self.clock())
             for pack, due in sent:
                 kind = "late note" if due.late else "note"
                 more = "; the rest follow" if due.more_follow else ""

@@ -32,9 +32,11 @@ from sqlalchemy import Engine
 
 from alliance.agreement import Agreement
 from alliance.agreement.parse import load_agreement
+from alliance.audit import Actor
 from alliance.errors import RetriableError
 from alliance.services import giftpacks
 from alliance.services.booking import BookingResult
+from alliance.services.settlement import settle_due
 from alliance.settings import Settings
 from alliance.storage.database import open_database
 from connector.connect import open_store
@@ -166,9 +168,23 @@ def process_order_job(member: str, order_id: int, deleted: bool = False) -> dict
     return outcome
 
 
-def settle_period_job() -> dict[str, Any]:
-    """Slot for monthly settlement (its own issue): scheduled now, settles nothing yet."""
-    outcome = {"status": "slot: settlement arrives with its issue; nothing was changed"}
+SETTLE_COMMAND = "job settle (the worker's schedule)"
+"""What the audit log says a scheduled settlement came from."""
+
+
+def settle_period_job(
+    *, settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+) -> dict[str, Any]:
+    """The monthly settlement: from the previous month's settlement day on (its end plus
+    ``holdback_days``, in the alliance's timezone) settle it once, when none of its lines is
+    pending; otherwise log what blocks it (and try again at the next run). Scheduled daily,
+    so a worker that was down, or a month that was blocked, is settled as soon as it can be."""
+    started = time.perf_counter()
+    ctx = context(settings)
+    now = clock() if clock is not None else datetime.now(UTC)
+    actor = Actor(ctx.settings.who, SETTLE_COMMAND)
+    outcome = settle_due(ctx.engine, ctx.agreement, now=now, actor=actor)
+    outcome["seconds"] = round(time.perf_counter() - started, 3)
     log_job("settle", outcome)
     return outcome
 
@@ -320,8 +336,10 @@ def summary(report: SyncReport, seconds: float) -> dict[str, Any]:
 
 def log_job(kind: str, outcome: dict[str, Any]) -> None:
     """One line per job; ``alliance --log-format json`` turns the fields into JSON keys."""
-    fields = {k: v for k, v in outcome.items() if v is not None and k != "error"}
+    fields = {k: v for k, v in outcome.items() if v is not None and k not in ("error", "blocked")}
     text = " ".join(f"{k}={v}" for k, v in fields.items())
+    if outcome.get("blocked"):  # what stops a settlement, in words: "2026-11 has 3 line(s) ..."
+        text += f": {outcome['blocked']}"
     fine = str(outcome.get("status", "ok")).startswith(("ok", "slot", "skip"))
     extra = {"job": kind, "fields": fields}
     log.log(logging.INFO if fine else logging.WARNING, "job %s %s", kind, text, extra=extra)

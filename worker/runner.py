@@ -2,7 +2,8 @@
 
 The same job functions as the RQ workers, one after the other: every member's sync each
 interval (a store that fails is tried again next time), each followed by its gift-pack work
-(trigger orders it booked, packs still open), and the settlement slot monthly.
+(trigger orders it booked, packs still open), and the settlement check after the first round
+and then once a day (it settles the previous month on its settlement day).
 Ctrl-C (or SIGTERM) asks it to stop; it stops between jobs, never inside one; a second
 Ctrl-C stops at once (a booked page is committed whole or not at all either way).
 """
@@ -38,6 +39,7 @@ class Runner:
         self.stopping = threading.Event()
         self.results: list[dict[str, Any]] = []
         self.gift_pack_results: list[dict[str, Any]] = []  # apart: they are not syncs
+        self.settlement_results: list[dict[str, Any]] = []  # apart too
 
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if self.stopping.is_set():
@@ -52,15 +54,17 @@ class Runner:
     def run(self, *, cycles: int | None = None) -> list[dict[str, Any]]:
         """Run the schedule until asked to stop (or for ``cycles`` rounds)."""
         interval = self.settings.sync_interval_minutes * 60
-        last_month = _month()
+        last_day = ""
         done = 0
         while not self.stopping.is_set():
             started = self.clock()
             self.cycle()
             done += 1
-            if _month() != last_month:
-                last_month = _month()
-                self.results.append(jobs.settle_period_job())
+            if _day() != last_day and not self.stopping.is_set():
+                last_day = _day()
+                self.settlement_results.append(
+                    jobs.settle_period_job(settings=self.settings, clock=self.now)
+                )
             if cycles is not None and done >= cycles:
                 break
             self.stopping.wait(max(0.0, interval - (self.clock() - started)))
@@ -90,5 +94,5 @@ class Runner:
         self.gift_pack_results.append(outcome)
 
 
-def _month() -> str:
-    return datetime.now(UTC).strftime("%Y-%m")
+def _day() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")

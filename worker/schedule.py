@@ -1,5 +1,6 @@
-"""The schedule, with RQ's own ``CronScheduler``: member syncs every N minutes, settlement
-monthly. No home-made cron loop when Redis is there (``alliance run`` is the no-Redis mode).
+"""The schedule, with RQ's own ``CronScheduler``: member syncs every N minutes, and a daily
+settlement check that settles the previous month on its settlement day. No home-made cron
+loop when Redis is there (``alliance run`` is the no-Redis mode).
 
 The scheduler only enqueues ticks; the tick (:func:`schedule_syncs_job`) queues
 one sync per member under its unique id. So several ``alliance worker`` processes, each with a
@@ -23,8 +24,9 @@ from worker import jobs
 from worker.keys import HOUSEKEEPING_QUEUE
 from worker.queues import enqueue_syncs
 
-SETTLEMENT_CRON = "0 3 1 * *"
-"""03:00 UTC on the first of each month (the settlement slot)."""
+SETTLEMENT_CRON = "0 3 * * *"
+"""03:00 UTC every day: the job settles the previous month once, from its settlement day on
+(the month's end plus the agreement's ``holdback_days``), and logs what blocks it until then."""
 
 
 def schedule_syncs_job() -> dict[str, Any]:
@@ -52,7 +54,7 @@ def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
         queue_name=HOUSEKEEPING_QUEUE,
         cron=SETTLEMENT_CRON,
         result_ttl=3600,
-        name="monthly settlement",
+        name="monthly settlement (checked daily)",
     )
     return scheduler
 

@@ -56,6 +56,8 @@ class AllianceSettings:
     settlement_period: SettlementPeriod = SettlementPeriod.MONTHLY
     min_group_size: int = 10
     links_base_url: str | None = None
+    payment_due_days: int = 10  # a settlement's transfers are due this many days after it
+    settlement_day: int = 0  # day of the next month the worker settles; 0: end + holdback_days
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ _ALLIANCE: tuple[Spec, ...] = (
     ("settlement_period", "", "choice", (("monthly",),), "monthly"),
     ("holdback_days", "", "integer", (0, 365, 14), 14),
     ("min_group_size", "", "integer", (1, 1000, 10), 10),
+    ("payment_due_days", "", "integer", (0, 365, 10), 10),
+    ("settlement_day", "", "integer", (1, 28, 15), 0),
 )
 _MEMBER: tuple[Spec, ...] = (
     ("name", '"Your shop\'s name"', "text", ('"Li\'s Organic Baby Clothes"',), REQUIRED),

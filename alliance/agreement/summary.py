@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from alliance.agreement.model import Agreement, Deal, DealKind, DiscountType, Reward
+from alliance.agreement.model import (
+    Agreement,
+    AllianceSettings,
+    Deal,
+    DealKind,
+    DiscountType,
+    Reward,
+)
 from alliance.agreement.wording import plain
 from alliance.money import format_amount
 
@@ -21,7 +28,8 @@ def agreement_summary(agreement: Agreement) -> str:
     lines = [
         config.name,
         f"  currency {unit}, time zone {config.timezone}, settled "
-        f"{config.settlement_period.value} after a {config.holdback_days}-day holdback",
+        f"{config.settlement_period.value} after a {config.holdback_days}-day holdback "
+        f"({_settles(config)}); transfers due {config.payment_due_days} days after settlement",
         f"  clicks count for {config.attribution_window_days} days; shared figures need "
         f"at least {config.min_group_size} customers",
         f"members ({len(agreement.members)}):",
@@ -43,6 +51,12 @@ def agreement_summary(agreement: Agreement) -> str:
         )
     lines.append(f"version {agreement.version}")
     return "\n".join(lines)
+
+
+def _settles(config: AllianceSettings) -> str:
+    if config.settlement_day:
+        return f"on day {config.settlement_day} of the next month, once nothing is pending"
+    return f"{config.holdback_days} days after each month ends"
 
 
 def _terms(deal: Deal, unit: str) -> str:
@@ -79,3 +93,21 @@ def _reward(reward: Reward, unit: str) -> str:
         terms.append("not on sale items")
     text += f" [{'; '.join(terms)}]" if terms else ""
     return text + (f' "{reward.label}"' if reward.label else "")
+
+
+def deal_terms(agreement: Agreement) -> dict[str, str]:
+    """Each deal's and promotion's rate or amount, as a statement line cites it: ``10%``,
+    ``15.00 per order``, ``0.50 per click``, ``1 credit per order``, ``5% of redemptions``."""
+    unit = agreement.currency
+    terms = {}
+    for deal in agreement.deals:
+        if deal.kind is DealKind.PERCENT:
+            terms[deal.id] = f"{plain((deal.rate or Decimal(0)) * 100)}%"
+        elif deal.kind is DealKind.SWAP:
+            terms[deal.id] = f"{deal.credits} credit{'s' if deal.credits != 1 else ''} per order"
+        else:
+            each = "click" if deal.kind is DealKind.PER_CLICK else "order"
+            terms[deal.id] = f"{format_amount(deal.amount or Decimal(0), unit)} per {each}"
+    for promo in agreement.promotions:
+        terms[promo.id] = f"{plain(promo.redemption_rate * 100)}% of redemptions"
+    return terms

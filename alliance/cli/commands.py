@@ -189,10 +189,23 @@ def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
 @main.command()
 @click.option("--member", "-m", required=True)
 @click.option("--period", "-p", required=True, callback=_period, help="YYYY-MM")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "html", "pdf"]),
+    default="table",
+    show_default=True,
+    help="html: printable on A4; pdf: the same page as a PDF (needs --output, or a pipe).",
+)
 @click.option("--as-of", callback=_as_of, help="Judge pending/approved as of this date (UTC).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the statement to this file instead of the terminal.",
+)
 @friendly
-def statement(member: str, period: str, fmt: str, as_of: datetime) -> None:
+def statement(member: str, period: str, fmt: str, as_of: datetime, output: Path | None) -> None:
     """A member's statement for one period: every line cites its deal."""
     from alliance import report
     from alliance.services.reporting import member_statement
@@ -200,9 +213,46 @@ def statement(member: str, period: str, fmt: str, as_of: datetime) -> None:
     agreement = current_agreement()
     if member not in agreement.members:
         fail(f"member {member!r} is not in {agreement.source}")
+    if fmt in ("html", "pdf"):
+        _statement_document(agreement, member, period, fmt, as_of, output)
+        return
     result = member_statement(current_engine(), agreement, member, period, as_of=as_of)
     render = {"table": report.statement_table, "csv": report.statement_csv}
-    click.echo(render.get(fmt, report.statement_json)(result).rstrip("\n"))
+    text = render.get(fmt, report.statement_json)(result).rstrip("\n")
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+
+
+def _statement_document(
+    agreement: Agreement, member: str, period: str, fmt: str, as_of: datetime, output: Path | None
+) -> None:
+    """HTML streamed as it renders; a PDF to a file or a pipe, never onto a terminal."""
+    from alliance.services.statement_documents import statement_html, statement_pdf
+    from widgets.rendering import override_dir
+
+    engine, template_dir = current_engine(), override_dir()
+    if fmt == "html":
+        pieces = statement_html(
+            engine, agreement, member, period, as_of=as_of, template_dir=template_dir
+        )
+        if output is None:
+            for piece in pieces:
+                click.echo(piece, nl=False)
+            return
+        with output.open("w", encoding="utf-8") as out:
+            out.writelines(pieces)
+        return
+    stdout = sys.stdout.buffer
+    if output is None and stdout.isatty():
+        fail(f"a PDF is not for the terminal: add --output statement-{period}-{member}.pdf")
+    pdf = statement_pdf(engine, agreement, member, period, as_of=as_of, template_dir=template_dir)
+    if output is None:
+        stdout.write(pdf)
+        stdout.flush()
+    else:
+        output.write_bytes(pdf)
 
 
 @main.command()
@@ -426,11 +476,12 @@ def demo(directory: Path, serve_port: int | None) -> None:
 def _register_edges() -> None:
     from alliance.cli.promotion_commands import COMMANDS as PROMOTION_COMMANDS
     from alliance.cli.sandbox_commands import sandbox
+    from alliance.cli.settlement_commands import COMMANDS as SETTLEMENT_COMMANDS
     from alliance.cli.web_commands import COMMANDS as WEB_COMMANDS
     from alliance.cli.worker_commands import COMMANDS as WORKER_COMMANDS
 
     main.add_command(sandbox)
-    for command in [*WORKER_COMMANDS, *WEB_COMMANDS, *PROMOTION_COMMANDS]:
+    for command in [*WORKER_COMMANDS, *WEB_COMMANDS, *PROMOTION_COMMANDS, *SETTLEMENT_COMMANDS]:
         main.add_command(command)
 
 

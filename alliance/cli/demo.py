@@ -7,8 +7,16 @@ server on localhost, see ``alliance sandbox serve``) holding its orders and prod
 alliance syncs all four through the real connector, exactly as it would sync real shops. Then
 every complete month before the current one is closed, Wang refunds in full a sale Li
 referred in the last closed month, and the next sync books its clawback into the current
-(open) period; every period of the six weeks is printed. Everything is deterministic except
-the dates, which follow the day it is run (``run_demo(now=...)`` picks another day).
+(open) period; every period of the six weeks is printed.
+
+The newborn gift pack runs alongside: some of Li's orders earn it, so the first round creates
+its coupons in Wang's, Zhang's and Zhao's stores and puts a note with the codes and tracked
+links on Li's orders (emailed to the customer); between the rounds customers redeem codes at
+the partners and Li refunds one of those orders in full, so the next round books the
+redemptions and revokes that pack; ``alliance promotions report`` ends the demo. When the
+example's promotion dates do not cover the demo's last days, the demo's own agreement runs it
+over the demo's six weeks, and says so. Everything is deterministic except the dates, which
+follow the day it is run (``run_demo(now=...)`` picks another day).
 """
 
 from __future__ import annotations
@@ -29,13 +37,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from alliance import report
-from alliance.agreement import Agreement
+from alliance.agreement import Agreement, Promotion
 from alliance.agreement.parse import load_agreement
 from alliance.cli.demo_site import serve_demo
+from alliance.cli.promotion_commands import gift_links
 from alliance.clicks import Click
+from alliance.giftpacks import promotion_window
 from alliance.ledger import EntryKind
 from alliance.periods import local_date, next_period, period_of
+from alliance.promotion_report import promotions_table
+from alliance.services import giftpacks as gift_packs
 from alliance.services.booking import book_clicks
+from alliance.services.promotion_report import promotion_reports
 from alliance.services.reporting import (
     close_period,
     member_statement,
@@ -48,8 +61,10 @@ from connector.fixtures.orders import woo_order
 from connector.fixtures.products import woo_product
 from connector.member_report import member_status_table
 from connector.members import member_statuses
+from connector.sandbox.errors import RestError
 from connector.sandbox.server import start_sandbox
-from worker.jobs import close_engines
+from connector.sandbox.state import SandboxState
+from worker.jobs import close_engines, provide_gift_links
 from worker.runner import Runner
 
 EXAMPLE = Path(__file__).parents[1] / "data" / "example-alliance.toml"
@@ -89,6 +104,26 @@ REFERRALS = {
 }
 DEALS_BY_LINK = {("li", "wang"): "li-wang", ("li", "zhao"): "li-zhao"}
 
+PROMOTION = "newborn-gift-pack"
+GIFT_ORDER_ID = STORY_ORDER_ID  # Li's orders built to earn the pack: 1030, 1031, ... at li
+GIFT_BASKETS = [  # each over the promotion's 300.00 of items after discount
+    [(103, "Newborn gift box", 1, Decimal("368.00"))],
+    [
+        (102, "Muslin swaddle set", 1, Decimal("219.00")),
+        (101, "Organic cotton bodysuit", 1, Decimal("129.00")),
+    ],
+    [(101, "Organic cotton bodysuit", 3, Decimal("129.00"))],
+    [(102, "Muslin swaddle set", 2, Decimal("219.00"))],
+]
+GIFT_REDEMPTIONS = [  # (which of those orders' customer, at which partner, what they buy)
+    (0, "wang", [(201, 2)]),  # 2 x 59.00 - 30.00 = 88.00
+    (0, "zhao", [(402, 1)]),  # 680.00 - 15% = 578.00
+    (1, "zhang", [(302, 1)]),  # 189.00 - 20.00 = 169.00
+    (3, "wang", [(202, 1)]),  # 88.00 - 30.00 = 58.00, before Li refunds that order
+]
+GIFT_REVOKED = 3  # the order Li refunds in full: its pack is revoked
+GIFT_REFUND_REASON = "Changed her mind"
+
 
 def run_demo(
     directory: Path,
@@ -110,12 +145,15 @@ def run_demo(
         echo("(demo) ALLIANCE_SECRET is not set: using a public demo secret for customer keys.")
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
     start = now - timedelta(weeks=WEEKS)
-    timezone = load_agreement(EXAMPLE).settings.timezone
+    example = load_agreement(EXAMPLE)
+    timezone = example.settings.timezone
     story = plan_story(start, now, timezone)
+    gifts = plan_gift_story(start, now, example.promotion(PROMOTION), timezone)
     rng = random.Random(2026)
     clicks = _clicks(rng, start, now)
     raw = _orders(rng, start, now, clicks)
     raw[STORY_SELLER].append(story.order)
+    raw[gifts.trigger_member] += gifts.orders
     clock = _running_clock(now)
 
     with ExitStack() as running:
@@ -127,7 +165,7 @@ def run_demo(
             handle.state.add_products(_products(member, start, handle.url))
         config = directory / "alliance.toml"
         links = f"http://127.0.0.1:{serve_port}" if serve_port is not None else None
-        config.write_text(_agreement_for(stores, links), encoding="utf-8")
+        config.write_text(_agreement_for(stores, links, gifts.dates), encoding="utf-8")
         keys = {f"{m.upper()}_WC_KEY": h.key.consumer_key for m, h in stores.items()}
         keys |= {f"{m.upper()}_WC_SECRET": h.key.consumer_secret for m, h in stores.items()}
         running.enter_context(_environment(keys))  # the stores' keys, as a deployment sets them
@@ -135,6 +173,8 @@ def run_demo(
         settings = replace(
             settings, database_url=f"sqlite:///{database}", secret=secret, redis_url=None
         )
+        provide_gift_links(gift_links)  # the notes' tracked links, as `alliance run` signs them
+        running.callback(provide_gift_links, None)
         runner = Runner(settings, now=clock)
         agreement = load_agreement(config)
         engine = open_database(settings.database_url)
@@ -148,10 +188,14 @@ def run_demo(
         echo("Four sandbox WooCommerce stores are running (real HTTP, OAuth 1.0a):")
         for member, handle in stores.items():
             echo(f"  {member:6} {handle.url}  ({len(raw[member])} orders)")
+        if gifts.dates is not None:
+            echo(_moved_sentence(gifts, now, timezone, config))
         echo("")
         echo("alliance run: the worker's job functions, in this one process, no Redis")
-        echo("first round (a backfill of every store):")
+        echo("first round (a backfill of every store, and the gift packs Li's orders earned):")
         _echo_syncs(echo, _round(runner))
+        _echo_gift_packs(echo, runner)
+        _echo_note(echo, stores[gifts.trigger_member].state, gifts)
 
         for period in story.closed:
             close_period(engine, period)
@@ -168,8 +212,10 @@ def run_demo(
             f"{story.paid_on} (period {story.sale_period}) with Li's referral coupon "
             f"{STORY_COUPON}."
         )
+        echo(_redeem(engine, stores, gifts))
         echo("next round (only what changed):")
         _echo_syncs(echo, _round(runner))
+        _echo_gift_packs(echo, runner)
         echo("")
         statuses = member_statuses(engine, agreement, settings)
         echo("alliance members:")
@@ -198,10 +244,18 @@ def run_demo(
             echo("")
             echo(report.balances_table(period, agreement.currency, period_balances(engine, period)))
         echo("")
+        echo(f"=== The {PROMOTION}: alliance promotions report ===")
+        echo("")
+        echo(promotions_table(promotion_reports(engine, agreement, promotion_id=PROMOTION)))
+        echo("")
         echo(f"Everything is in {database}. Explore it with, for example:")
         echo(
             f"  ALLIANCE_DATABASE_URL=sqlite:///{database} alliance --config {config} "
             f"statement --member li --period {story.open_period} --format json"
+        )
+        echo(
+            f"  ALLIANCE_DATABASE_URL=sqlite:///{database} alliance --config {config} "
+            "promotions report --format json"
         )
         echo("Run your own sandbox store with: alliance sandbox serve --port 8080 --generate 500")
         if serve_port is not None:
@@ -266,6 +320,123 @@ def plan_story(start: datetime, now: datetime, timezone: str) -> Story:
     )
 
 
+@dataclass(frozen=True)
+class GiftStory:
+    """The gift pack the demo tells: Li's orders built to earn it (more of Li's random orders
+    may earn it too), and the promotion's dates when the example's do not cover them."""
+
+    trigger_member: str
+    orders: list[dict[str, Any]]
+    example_dates: tuple[str, str]
+    dates: tuple[str, str] | None  # the demo's own agreement's starts and ends, if moved
+
+    def order_id(self, index: int) -> int:
+        return int(self.orders[index]["id"])
+
+    def email(self, index: int) -> str:
+        return str(self.orders[index]["billing"]["email"])
+
+
+def plan_gift_story(
+    start: datetime, now: datetime, promotion: Promotion, timezone: str
+) -> GiftStory:
+    """Li's orders that earn the pack, paid on each of the four days before ``now``; the
+    promotion's dates are moved over the demo's six weeks when the example's window (2026-12-01
+    to 2027-02-28) does not hold all four, so the story is the same on any day."""
+    orders = []
+    for n, lines in enumerate(GIFT_BASKETS):
+        created = now - timedelta(days=len(GIFT_BASKETS) - n, hours=3)
+        order = woo_order(GIFT_ORDER_ID + n, status="processing", created=created, lines=lines,
+                          tax_rate=Decimal("0.13"))  # fmt: skip
+        orders.append(_not_after(order, now))
+    begins, ends = promotion_window(promotion, timezone)
+    first = now - timedelta(days=len(GIFT_BASKETS) + 1)
+    covered = begins <= first and now < ends
+    example = (promotion.starts.isoformat(), promotion.ends.isoformat())
+    moved = None if covered else (local_date(start, timezone), local_date(now, timezone))
+    return GiftStory(promotion.trigger_member, orders, example, moved)
+
+
+def _moved_sentence(gifts: GiftStory, now: datetime, timezone: str, config: Path) -> str:
+    assert gifts.dates is not None
+    return (
+        f"(demo) The example's {PROMOTION} runs {gifts.example_dates[0]} to "
+        f"{gifts.example_dates[1]}, which does not cover the demo's last days "
+        f"({local_date(now - timedelta(days=len(GIFT_BASKETS) + 1), timezone)} to "
+        f"{local_date(now, timezone)}); the demo's {config.name} runs it over the demo's six "
+        f"weeks instead: starts = {gifts.dates[0]}, ends = {gifts.dates[1]}."
+    )
+
+
+def _echo_gift_packs(echo: Callable[[str], None], runner: Runner) -> None:
+    """What the gift-pack jobs after the syncs did (the Runner keeps them apart from syncs)."""
+    for r in runner.gift_pack_results:
+        if r.get("status") not in ("ok", "needs attention"):
+            echo(f"  gift packs ({r['member']}): {r.get('status')}")
+            continue
+        echo(
+            f"  gift packs ({r['member']}): {r['planned']} new, {r['issued']} issued, "
+            f"{r['open']} still open, {r['revoked']} revoked, in {r['requests']} requests to the "
+            "stores" + ("; NEEDS ATTENTION" if r["status"] != "ok" else "")
+        )
+    runner.gift_pack_results.clear()
+
+
+def _echo_note(echo: Callable[[str], None], li: SandboxState, gifts: GiftStory) -> None:
+    """The email Li's shop sent the first customer: the note with the codes and links."""
+    order_id = gifts.order_id(0)
+    sent = [e for e in li.sent_emails() if e.order_id == order_id]
+    if not sent:
+        echo(f"  (no note was sent on Li's order #{order_id})")
+        return
+    echo("")
+    echo(
+        f"Li's shop emailed the customer of order #{order_id} (through its own mail; no "
+        "customer data left Li's shop):"
+    )
+    echo(f"  Subject: {sent[0].subject}")
+    for line in sent[0].body.splitlines():
+        echo(f"  | {line}" if line else "  |")
+
+
+def _redeem(engine: Engine, stores: dict, gifts: GiftStory) -> str:
+    """Customers redeem their codes at the partners' checkouts; Li refunds one order in full.
+    The codes are read from the database as the notes listed them."""
+    with engine.connect() as conn:
+        packs = {p.trigger_order_id: p for p in gift_packs.packs(conn, promotion_id=PROMOTION)}
+    done = []
+    for index, partner, basket in GIFT_REDEMPTIONS:
+        order_id = gifts.order_id(index)
+        pack = packs.get(str(order_id))
+        code = (
+            next((c.plan.code for c in pack.coupons if c.member == partner), None) if pack else None
+        )
+        if code is None:
+            done.append(f"no {partner} code for Li's #{order_id}")
+            continue
+        try:
+            bought = stores[partner].state.checkout(
+                {
+                    "line_items": [{"product_id": p, "quantity": q} for p, q in basket],
+                    "coupon_lines": [{"code": code}],
+                    "billing": {"email": gifts.email(index), "country": "CN", "state": "CN31"},
+                    "payment_method": "alipay",
+                }
+            )
+        except RestError as exc:  # a coupon the store refused: the story says so
+            done.append(f"{partner.capitalize()} refused Li's #{order_id} code ({exc.message})")
+            continue
+        done.append(f"{partner.capitalize()} order #{bought['number']} (Li's #{order_id})")
+    refunded = gifts.orders[GIFT_REVOKED]
+    li = stores[gifts.trigger_member].state
+    li.refund(refunded["id"], refunded["total"], GIFT_REFUND_REASON)
+    return (
+        f"Li's customers used the codes from their notes at the partners' checkouts: "
+        f"{_and(done)}. Then Li refunded order #{refunded['number']} in full, so the next round "
+        "revokes its pack."
+    )
+
+
 def _story_sentence(engine: Engine, agreement: Agreement, story: Story, now: datetime) -> str:
     """What happened to the refunded sale, read back from the ledger, not assumed."""
     referrer = member_statement(engine, agreement, STORY_REFERRER, story.open_period, as_of=now)
@@ -321,10 +492,18 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def _agreement_for(stores: dict, links_base_url: str | None = None) -> str:
+def _agreement_for(
+    stores: dict, links_base_url: str | None = None, dates: tuple[str, str] | None = None
+) -> str:
     """The example agreement, with each member's url pointing at its sandbox store (and the
-    tracked links at the demo's own web app when it serves one)."""
+    tracked links at the demo's own web app when it serves one, and the gift pack's dates
+    moved to ``dates`` when they are given)."""
     text = EXAMPLE.read_text(encoding="utf-8")
+    if dates is not None:  # the first promotion's (the gift pack's) starts and ends
+        head, marker, tail = text.partition("[[promotions]]")
+        tail = re.sub(r"^starts = \S+", f"starts = {dates[0]}", tail, count=1, flags=re.M)
+        tail = re.sub(r"^ends = \S+", f"ends = {dates[1]}", tail, count=1, flags=re.M)
+        text = head + marker + tail
     if links_base_url is not None:
         text = re.sub(
             r'^links_base_url = "[^"]*"', f'links_base_url = "{links_base_url}"', text, flags=re.M

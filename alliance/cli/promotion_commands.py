@@ -45,7 +45,7 @@ def gift_links(agreement: Agreement, secret: bytes) -> LinkFor | None:
 
 @click.group()
 def promotions() -> None:
-    """Joint promotions (gift packs): issue them now."""
+    """Joint promotions (gift packs): issue them now, and report what they did."""
 
 
 @promotions.command("issue")
@@ -111,6 +111,34 @@ def issue(promotion_id: str | None) -> None:
     )
     if report.needs_attention:
         sys.exit(1)
+
+
+@promotions.command("report")
+@click.option("--promotion", "promotion_id", default=None, help="Only this promotion.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)  # fmt: skip
+@friendly
+def report(promotion_id: str | None, fmt: str) -> None:
+    """Packs issued and revoked; per partner: coupons, redemptions, revenue, discount and
+    commission."""
+    from alliance.promotion_report import promotions_csv, promotions_json, promotions_table
+    from alliance.services.promotion_report import promotion_reports
+
+    agreement = current_agreement()
+    figures = promotion_reports(current_engine(), agreement, promotion_id=promotion_id)
+    if promotion_id is not None and not figures:
+        known = [p.id for p in agreement.promotions]
+        listed = ", ".join(known) if known else "none"
+        fail(
+            f"promotion {promotion_id!r} is not in {agreement.source} and has no gift packs in "
+            f"the database; its promotions: {listed}"
+        )
+    if fmt == "json":
+        click.echo(promotions_json(figures))
+    elif fmt == "csv":
+        click.echo(promotions_csv(figures), nl=False)
+    else:
+        click.echo(promotions_table(figures))
 
 
 COMMANDS = [promotions]

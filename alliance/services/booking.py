@@ -24,6 +24,7 @@ from alliance.errors import OrderDataError
 from alliance.ledger import Fact, SourceKind, plan_entries
 from alliance.orders import Order
 from alliance.storage import repository as repo
+from alliance.storage.period_lock import closed_periods_held
 
 T = TypeVar("T")
 
@@ -127,7 +128,7 @@ def _plan_and_write(
     result.orders_unchanged = result.orders_seen - len(result.rejected) - len(fresh)
     if not fresh:
         return
-    closed = repo.closed_periods(conn)
+    closed = closed_periods_held(conn)
     booked = repo.booked_for(conn, [o.ref for o in fresh])
     click_ids = {
         o.attribution.utm_content.strip()
@@ -205,7 +206,7 @@ def book_clicks_in(
     earning = [(click, targets) for click in batch if (targets := click_targets(click, agreement))]
     if not earning:
         return 0
-    closed = repo.closed_periods(conn)
+    closed = closed_periods_held(conn)
     refs = [f"click:{click.id}" for click, _ in earning]
     booked = {} if new == len(batch) else repo.booked_for(conn, refs)
     entries = []

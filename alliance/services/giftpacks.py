@@ -16,17 +16,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+    tuple_,
+    update,
+)
 
 from alliance.agreement import Agreement
 from alliance.giftpacks import CouponState, PackStatus, plan_pack, revocation_reason
 from alliance.giftpacks import why_not_qualifying as _why_not
+from alliance.orders import Order
 from alliance.storage import giftpacks as rows
 from alliance.storage import repository as repo
 from alliance.storage.giftpacks import (
@@ -41,8 +53,8 @@ from alliance.storage.giftpacks import (
     release,
     renew,
 )
-from alliance.storage.repository import _insert
-from alliance.storage.schema import gift_coupons, gift_packs
+from alliance.storage.repository import _chunks, _insert
+from alliance.storage.schema import UTCDateTime, gift_coupons, gift_packs
 
 __all__ = [
     "CouponUpdate",
@@ -61,14 +73,19 @@ __all__ = [
     "plan_packs",
     "record_coupons",
     "record_note_intent",
+    "record_note_intents",
     "record_note_sent",
+    "record_notes_sent",
     "record_problem",
     "release",
     "renew",
     "settle",
+    "settle_all",
 ]
 
 _ERROR_MAX = 500
+PLAN_CHUNK = 200
+"""Packs inserted by one statement while planning (their coupons by the next)."""
 gp, gc = gift_packs.c, gift_coupons.c
 
 
@@ -123,9 +140,12 @@ def plan_packs(
         query = rows.qualifying_orders(agreement, promotion)
         if order_ids is not None:
             query = query.where(rows.o.external_id.in_(list(order_ids)))
-        candidates = conn.execute(query.order_by(rows.o.sale_at, rows.o.external_id)).scalars()
-        for external_id in list(candidates):
-            order = repo.stored_order(conn, member, external_id)
+        query = query.order_by(rows.o.sale_at, rows.o.external_id)
+        candidates = list(conn.execute(query).scalars())
+        stored = repo.stored_orders(conn, member, candidates)
+        planned: list[tuple[dict[str, Any], Order]] = []
+        for external_id in candidates:
+            order = stored.get(external_id)
             if order is None:
                 continue
             why = _why_not(order, promotion, timezone)
@@ -144,15 +164,21 @@ def plan_packs(
                 "agreement_version": agreement.version,
                 "updated_at": now,
             }
-            stmt = _insert(conn, gift_packs).values(**pack_row).on_conflict_do_nothing()
-            if conn.execute(stmt.returning(gp.trigger_ref)).first() is None:
-                continue  # another planner was first: its pack stands
+            planned.append((pack_row, order))
+        for chunk in _chunks(planned, PLAN_CHUNK):
+            # if-new, many rows a statement: the packs another planner was first to are not
+            # returned, and their coupons are left to it
+            stmt = _insert(conn, gift_packs).on_conflict_do_nothing().returning(gp.trigger_ref)
+            inserted = set(conn.execute(stmt, [pack_row for pack_row, _ in chunk]).scalars())
+            mine = [order for _, order in chunk if order.ref in inserted]
             coupons = [
                 rows.coupon_row(promotion.id, order.ref, plan, now)
+                for order in mine
                 for plan in plan_pack(agreement, promotion, order.ref, now, key)
             ]
-            conn.execute(_insert(conn, gift_coupons).on_conflict_do_nothing(), coupons)
-            result.new.append(f"{promotion.id} {member}#{order.number}")
+            if coupons:
+                conn.execute(_insert(conn, gift_coupons).on_conflict_do_nothing(), coupons)
+            result.new += [f"{promotion.id} {member}#{order.number}" for order in mine]
     return result
 
 
@@ -198,36 +224,53 @@ def mark_revocations(
 def record_coupons(
     conn: Connection, token: str, updates: Sequence[CouponUpdate], now: datetime
 ) -> list[CouponUpdate]:
-    """Store what the issuer learnt; returns the updates it could not store (lease lost)."""
-    lost: list[CouponUpdate] = []
-    held: dict[tuple[str, str], bool] = {}
-    for item in updates:
-        if item.pack not in held:
-            try:
-                rows.hold(conn, token, item.pack)
-                held[item.pack] = True
-            except LeaseLost:
-                held[item.pack] = False
-        if not held[item.pack]:
-            lost.append(item)
-            continue
-        values: dict[str, Any] = {
-            "state": item.state.value,
-            "error": item.error[:_ERROR_MAX],
-            "updated_at": now,
+    """Store what the issuer learnt; returns the updates it could not store (lease lost).
+
+    One query checks the lease on every pack, one statement (executed for many rows) writes
+    every coupon: an issuer records a whole batch call's outcomes at once.
+    """
+    held = rows.held_among(conn, token, {item.pack for item in updates})
+    lost = [item for item in updates if item.pack not in held]
+    params = [
+        {
+            "b_member": item.member,
+            "b_code": item.code,
+            "b_state": item.state.value,
+            "b_error": item.error[:_ERROR_MAX],
+            "b_now": now,
+            "b_coupon_id": item.coupon_id,
+            "b_usage_count": item.usage_count,
+            "b_revoked": item.revoked,
+            "b_created": item.state is CouponState.CREATED,
         }
-        if item.coupon_id is not None:
-            values["coupon_id"] = item.coupon_id
-        if item.usage_count is not None:
-            values["usage_count"] = item.usage_count
-        if item.revoked:
-            values["revoked_at"] = now
-        where = and_(gc.member == item.member, gc.code == item.code)
-        conn.execute(update(gift_coupons).where(where).values(values))
-        if item.state is CouponState.CREATED:
-            first_seen = and_(where, gc.store_created_at.is_(None))
-            conn.execute(update(gift_coupons).where(first_seen).values(store_created_at=now))
+        for item in updates
+        if item.pack in held
+    ]
+    if params:
+        conn.execute(_RECORD_COUPON, params)
     return lost
+
+
+_NOW = bindparam("b_now", type_=UTCDateTime)
+_RECORD_COUPON = (
+    update(gift_coupons)
+    .where(gc.member == bindparam("b_member"), gc.code == bindparam("b_code"))
+    .values(
+        state=bindparam("b_state"),
+        error=bindparam("b_error"),
+        updated_at=_NOW,
+        # kept when the issuer did not learn them
+        coupon_id=func.coalesce(bindparam("b_coupon_id", type_=BigInteger), gc.coupon_id),
+        usage_count=func.coalesce(bindparam("b_usage_count", type_=BigInteger), gc.usage_count),
+        revoked_at=case((bindparam("b_revoked", type_=Boolean), _NOW), else_=gc.revoked_at),
+        # when the store was first seen to hold it
+        store_created_at=case(
+            (and_(bindparam("b_created", type_=Boolean), gc.store_created_at.is_(None)), _NOW),
+            else_=gc.store_created_at,
+        ),
+    )
+)
+"""One coupon's outcome, as :func:`record_coupons` writes it for many coupons at once."""
 
 
 def record_problem(conn: Connection, token: str, pack: tuple[str, str], problem: str) -> None:
@@ -245,12 +288,34 @@ def record_note_intent(
 ) -> None:
     """A note listing ``codes`` is about to be posted: if the issuer dies before recording it,
     the next one reads the order's notes before posting again."""
-    rows.hold(conn, token, pack)
-    conn.execute(
-        update(gift_packs)
-        .where(gp.promotion_id == pack[0], gp.trigger_ref == pack[1])
-        .values(note_intent_at=now, note_intent_codes=_json(codes), updated_at=now)
-    )
+    record_note_intents(conn, token, [(pack, codes)], now)
+
+
+def record_note_intents(
+    conn: Connection,
+    token: str,
+    intents: Sequence[tuple[tuple[str, str], Sequence[str]]],
+    now: datetime,
+) -> None:
+    """:func:`record_note_intent` for many packs: ``(pack, codes)`` each; refuses them all
+    (:class:`LeaseLost`) when this lease no longer holds one of them."""
+    rows.hold_all(conn, token, [key for key, _ in intents])
+    if intents:
+        conn.execute(
+            _NOTE_INTENT,
+            [
+                {"b_promotion": key[0], "b_ref": key[1], "b_codes": _json(codes), "b_now": now}
+                for key, codes in intents
+            ],
+        )
+
+
+_PACK_ROW = and_(gp.promotion_id == bindparam("b_promotion"), gp.trigger_ref == bindparam("b_ref"))
+_NOTE_INTENT = (
+    update(gift_packs)
+    .where(_PACK_ROW)
+    .values(note_intent_at=_NOW, note_intent_codes=bindparam("b_codes"), updated_at=_NOW)
+)
 
 
 def record_note_sent(
@@ -258,17 +323,45 @@ def record_note_sent(
 ) -> None:
     """A note listing ``codes`` is on the trigger order (the first one, or a late one after it);
     no ``codes``: the intended note never reached the store. Either way the intent is done."""
-    rows.hold(conn, token, pack.key)
-    values: dict[str, Any] = {"note_intent_at": None, "note_intent_codes": "[]", "updated_at": now}
-    if codes and pack.first_note_at is None:
-        values |= {"first_note_at": now, "first_note_codes": _json(codes)}
-    elif codes:
-        values |= {"late_note_at": now, "late_note_codes": _json([*pack.late_note_codes, *codes])}
-    conn.execute(
-        update(gift_packs)
-        .where(gp.promotion_id == pack.promotion_id, gp.trigger_ref == pack.trigger_ref)
-        .values(values)
-    )
+    record_notes_sent(conn, token, [(pack, codes)], now)
+
+
+def record_notes_sent(
+    conn: Connection,
+    token: str,
+    notes: Sequence[tuple[GiftPack, Sequence[str]]],
+    now: datetime,
+) -> None:
+    """:func:`record_note_sent` for many packs; refuses them all (:class:`LeaseLost`) when this
+    lease no longer holds one of them."""
+    rows.hold_all(conn, token, [pack.key for pack, _ in notes])
+    withdrawn, first, late = [], [], []
+    for pack, codes in notes:
+        params = {"b_promotion": pack.promotion_id, "b_ref": pack.trigger_ref, "b_now": now}
+        if not codes:
+            withdrawn.append(params)
+        elif pack.first_note_at is None:
+            first.append(params | {"b_codes": _json(codes)})
+        else:
+            late.append(params | {"b_codes": _json([*pack.late_note_codes, *codes])})
+    for statement, params in ((_NOTE_WITHDRAWN, withdrawn), (_FIRST_NOTE, first),
+                              (_LATE_NOTE, late)):  # fmt: skip
+        if params:
+            conn.execute(statement, params)
+
+
+_NOTE_DONE = {"note_intent_at": None, "note_intent_codes": "[]", "updated_at": _NOW}
+_NOTE_WITHDRAWN = update(gift_packs).where(_PACK_ROW).values(**_NOTE_DONE)
+_FIRST_NOTE = (
+    update(gift_packs)
+    .where(_PACK_ROW)
+    .values(**_NOTE_DONE, first_note_at=_NOW, first_note_codes=bindparam("b_codes"))
+)
+_LATE_NOTE = (
+    update(gift_packs)
+    .where(_PACK_ROW)
+    .values(**_NOTE_DONE, late_note_at=_NOW, late_note_codes=bindparam("b_codes"))
+)
 
 
 def settle(
@@ -282,30 +375,64 @@ def settle(
     pending and every deliverable coupon was in a note; ``revoking`` -> ``revoked`` once every
     coupon was handled. ``deliverable``: codes a note should list (default: the created ones).
     """
-    rows.hold(conn, token, key)
-    current = pack(conn, key)
-    assert current is not None  # held: it exists
-    status = current.status
-    pending = current.coupons_in(CouponState.PENDING)
-    created = current.coupons_in(CouponState.CREATED)
-    if status is PackStatus.ISSUING and not pending:
-        wanted = [c.code for c in created if deliverable is None or c.code in deliverable]
-        if all(code in current.delivered for code in wanted):
-            status = PackStatus.ISSUED
-    elif status is PackStatus.REVOKING and not pending and all(c.revoked_at for c in created):
-        status = PackStatus.REVOKED
-    if status is not current.status:
-        stamp = {"issued_at": now} if status is PackStatus.ISSUED else {"revoked_at": now}
-        conn.execute(
-            update(gift_packs)
-            .where(
-                gp.promotion_id == key[0],
-                gp.trigger_ref == key[1],
-                gp.status == current.status.value,
+    return settle_all(conn, token, {key: deliverable}, now)[key]
+
+
+def settle_all(
+    conn: Connection,
+    token: str,
+    packs_done: Mapping[tuple[str, str], Collection[str] | None],
+    now: datetime,
+) -> dict[tuple[str, str], PackStatus]:
+    """:func:`settle` for many packs (each with its deliverable codes): one lease check, one
+    load, one statement per kind of move; refuses them all (:class:`LeaseLost`) when this lease
+    no longer holds one of them."""
+    rows.hold_all(conn, token, packs_done)
+    current: dict[tuple[str, str], GiftPack] = {}
+    for chunk in _chunks(sorted(packs_done)):
+        key_in = tuple_(gp.promotion_id, gp.trigger_ref).in_(list(chunk))
+        current.update((found.key, found) for found in rows.load(conn, key_in))
+    assert len(current) == len(packs_done)  # held: each exists
+    statuses: dict[tuple[str, str], PackStatus] = {}
+    moves: dict[PackStatus, list[dict[str, Any]]] = {PackStatus.ISSUED: [], PackStatus.REVOKED: []}
+    for key, deliverable in packs_done.items():
+        found = current[key]
+        status = _settled(found, deliverable)
+        statuses[key] = status
+        if status is not found.status:
+            moves[status].append(
+                {"b_promotion": key[0], "b_ref": key[1], "b_from": found.status.value, "b_now": now}
             )
-            .values(status=status.value, updated_at=now, **stamp)
-        )
-    return status
+    for status, params in moves.items():
+        if params:
+            conn.execute(_ISSUED if status is PackStatus.ISSUED else _REVOKED, params)
+    return statuses
+
+
+def _settled(pack: GiftPack, deliverable: Collection[str] | None) -> PackStatus:
+    """The status the pack's work has earned (see :func:`settle`)."""
+    pending = pack.coupons_in(CouponState.PENDING)
+    created = pack.coupons_in(CouponState.CREATED)
+    if pack.status is PackStatus.ISSUING and not pending:
+        wanted = [c.code for c in created if deliverable is None or c.code in deliverable]
+        if all(code in pack.delivered for code in wanted):
+            return PackStatus.ISSUED
+    elif pack.status is PackStatus.REVOKING and not pending and all(c.revoked_at for c in created):
+        return PackStatus.REVOKED
+    return pack.status
+
+
+_MOVE = and_(_PACK_ROW, gp.status == bindparam("b_from"))
+_ISSUED = (
+    update(gift_packs)
+    .where(_MOVE)
+    .values(status=PackStatus.ISSUED.value, updated_at=_NOW, issued_at=_NOW)
+)
+_REVOKED = (
+    update(gift_packs)
+    .where(_MOVE)
+    .values(status=PackStatus.REVOKED.value, updated_at=_NOW, revoked_at=_NOW)
+)
 
 
 # -- reading ------------------------------------------------------------------------------

@@ -19,7 +19,19 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, and_, exists, not_, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from alliance.agreement import Agreement, DiscountType, Promotion
 from alliance.errors import AllianceError
@@ -32,9 +44,10 @@ from alliance.giftpacks import (
     promotion_window,
 )
 from alliance.money import round_money, to_minor
-from alliance.orders import SALE_STATUSES
+from alliance.orders import SALE_STATUSES, Order
+from alliance.storage import repository as repo
 from alliance.storage.repository import _chunks
-from alliance.storage.schema import gift_coupons, gift_packs, orders
+from alliance.storage.schema import gift_coupons, gift_packs, ledger_entries, orders
 
 OPEN = [PackStatus.ISSUING.value, PackStatus.REVOKING.value]
 """Packs an issuer still has work on."""
@@ -218,6 +231,33 @@ def hold(conn: Connection, token: str, pack: tuple[str, str]) -> None:
         raise LeaseLost(f"gift pack {pack[0]} {pack[1]} is held by another issuer now")
 
 
+_HOLDERS = (
+    select(gp.promotion_id, gp.trigger_ref, gp.lease_token)
+    .where(tuple_(gp.promotion_id, gp.trigger_ref).in_(bindparam("keys", expanding=True)))
+    .with_for_update()
+)  # built once: every batch of an issuer's writes runs it
+
+
+def held_among(
+    conn: Connection, token: str, keys: Collection[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """The packs among ``keys`` this lease still holds (their rows locked on PostgreSQL): the
+    check of :func:`hold` for many packs at once, a query per :data:`IN_CHUNK` of them."""
+    held: set[tuple[str, str]] = set()
+    for chunk in _chunks(sorted(set(keys))):
+        for promotion_id, ref, holder in conn.execute(_HOLDERS, {"keys": list(chunk)}):
+            if holder == token:
+                held.add((promotion_id, ref))
+    return held
+
+
+def hold_all(conn: Connection, token: str, keys: Collection[tuple[str, str]]) -> None:
+    """:func:`hold` for many packs: refuses (:class:`LeaseLost`) if any is held no longer."""
+    lost = sorted(set(keys) - held_among(conn, token, keys))
+    if lost:
+        raise LeaseLost(f"gift pack {lost[0][0]} {lost[0][1]} is held by another issuer now")
+
+
 # -- rows -----------------------------------------------------------------------------------
 
 
@@ -325,3 +365,43 @@ _CODE_LISTS = ("note_intent_codes", "first_note_codes", "late_note_codes")
 
 def _json(codes: Iterable[str]) -> str:
     return orjson.dumps(list(codes)).decode()
+
+
+# -- what reports read ----------------------------------------------------------------------
+
+_WITH_COUPONS = '"coupons":["'
+"""How a stored order's facts (``repository.order_row``, orjson: no spaces) begin a non-empty
+coupon list: a key quoted like this cannot occur inside a JSON string value, where quotes are
+escaped."""
+
+
+def orders_using_codes(
+    conn: Connection, member: str, codes: Collection[str], since: datetime
+) -> list[Order]:
+    """``member``'s stored orders sold since ``since`` that used one of ``codes`` (stored,
+    lowercased), in any status: SQL keeps orders with coupons, the codes are matched here."""
+    wanted = set(codes)
+    if not wanted:
+        return []
+    query = (
+        select(orders)
+        .where(o.member == member, o.sale_at >= since, o.facts.contains(_WITH_COUPONS))
+        .order_by(o.sale_at, o.external_id)
+    )
+    found = []
+    for row in conn.execute(query).mappings():
+        order = repo.order_from_row(row)
+        if wanted.intersection(order.coupon_codes):
+            found.append(order)
+    return found
+
+
+def promotion_entries(conn: Connection, promotion_id: str) -> dict[tuple[str, str, str], int]:
+    """``(payer, payee, unit) -> net minor units`` of the ledger entries citing the promotion."""
+    e = ledger_entries.c
+    query = (
+        select(e.payer, e.payee, e.unit, func.sum(e.amount_minor))
+        .where(e.deal_id == promotion_id)
+        .group_by(e.payer, e.payee, e.unit)
+    )
+    return {(payer, payee, unit): int(total) for payer, payee, unit, total in conn.execute(query)}

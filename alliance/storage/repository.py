@@ -7,7 +7,7 @@ so running any of them twice changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -150,14 +150,27 @@ def stored_order(conn: Connection, member: str, external_id: str) -> Order | Non
         .mappings()
         .first()
     )
-    if row is None:
-        return None
+    return None if row is None else order_from_row(row)
+
+
+def stored_orders(conn: Connection, member: str, external_ids: Collection[str]) -> dict[str, Order]:
+    """:func:`stored_order` for many orders of one member: ``external_id -> Order``."""
+    found: dict[str, Order] = {}
+    for chunk in _chunks(list(external_ids)):
+        query = select(orders).where(orders.c.member == member, orders.c.external_id.in_(chunk))
+        for row in conn.execute(query).mappings():
+            found[row["external_id"]] = order_from_row(row)
+    return found
+
+
+def order_from_row(row: Mapping[str, Any]) -> Order:
+    """An ``orders`` row (as a mapping) as the :class:`Order` it was stored from."""
     facts = orjson.loads(row["facts"])
     cur = facts["currency"]
     source_type, utm_source, utm_medium, utm_campaign, utm_content = facts["utm"]
     return Order(
-        member=member,
-        external_id=external_id,
+        member=row["member"],
+        external_id=row["external_id"],
         number=row["number"],
         status=OrderStatus(row["status"]),
         currency=cur,
@@ -376,3 +389,7 @@ def record_agreement_version(
         .values(version=version, source=source[:500], content=content, recorded_at=at)
         .on_conflict_do_nothing()
     )
+
+
+entry_from_row = _entry
+"""A ``ledger_entries`` row as its :class:`Entry`, for queries composed in other modules."""

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -260,3 +261,120 @@ impressions = Table(
     Column("partner", String(64), primary_key=True),  # whose product card was shown
     Column("cards", BigInteger, nullable=False),
 )
+
+
+# -- settlement (migration 0007) ----------------------------------------------------------
+# Every table below is written once per row and never changed: the database refuses UPDATE
+# and DELETE on them (triggers of migration 0007), so a settlement, a payment, a dispute and
+# the audit log stay as they were recorded. What changes later is a new row.
+
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("period", String(7), primary_key=True),
+    Column("currency", String(8), nullable=False),
+    Column("settled_at", UTCDateTime, nullable=False),
+    Column("as_of", UTCDateTime, nullable=False),  # when line statuses were judged
+    Column("settled_by", String(200), nullable=False),
+    Column("command", String(500), nullable=False),
+    Column("forced", Boolean, nullable=False),  # --force: pending lines were settled too
+    Column("due_on", String(10), nullable=False),  # YYYY-MM-DD in the alliance's timezone
+    Column("entries", BigInteger, nullable=False),  # ledger entries in the period
+    Column("agreement_version", String(32), nullable=False),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", String(32), primary_key=True),  # alliance.settlement.transfer_id
+    Column("period", String(7), nullable=False),
+    Column("payer", String(64), nullable=False),
+    Column("payee", String(64), nullable=False),
+    Column("unit", String(8), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("due_on", String(10), nullable=False),
+    Index(None, "period"),
+)
+
+transfer_payments = Table(
+    "transfer_payments",
+    metadata,
+    Column("transfer_id", String(32), primary_key=True),  # one payment per transfer
+    Column("paid_at", UTCDateTime, nullable=False),  # when it was recorded
+    Column("reference", String(500), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("command", String(500), nullable=False),
+)
+
+swap_balances = Table(
+    "swap_balances",
+    metadata,
+    Column("period", String(7), primary_key=True),  # the settlement that carried it
+    Column("member_a", String(64), primary_key=True),  # member_a < member_b
+    Column("member_b", String(64), primary_key=True),
+    Column("brought_forward", BigInteger, nullable=False),  # credits; > 0: member_a owes b
+    Column("change", BigInteger, nullable=False),
+    Column("carried_forward", BigInteger, nullable=False),
+)
+
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", String(16), primary_key=True),  # alliance.disputes.dispute_id: one per line
+    Column("entry_id", String(32), nullable=False),
+    Column("source_ref", String(140), nullable=False),  # the line it holds: these five
+    Column("deal_id", String(64), nullable=False),
+    Column("payer", String(64), nullable=False),
+    Column("payee", String(64), nullable=False),
+    Column("unit", String(8), nullable=False),
+    Column("period", String(7), nullable=False),  # the entry's
+    Column("reason", String(500), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("command", String(500), nullable=False),
+)
+
+dispute_resolutions = Table(
+    "dispute_resolutions",
+    metadata,
+    Column("dispute_id", String(16), primary_key=True),  # resolved once
+    Column("outcome", String(12), nullable=False),  # accepted | rejected
+    Column("note", String(500), nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=False),
+    Column("resolved_by", String(200), nullable=False),
+    Column("command", String(500), nullable=False),
+)
+
+settlement_holds = Table(
+    "settlement_holds",
+    metadata,
+    Column("period", String(7), primary_key=True),  # the settlement that left the line out
+    Column("entry_id", String(32), primary_key=True),
+    Column("dispute_id", String(16), nullable=False),
+)
+
+settlement_releases = Table(
+    "settlement_releases",
+    metadata,
+    Column("entry_id", String(32), primary_key=True),  # held once, its dispute rejected
+    Column("period", String(7), nullable=False),  # the settlement that paid it at last
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),  # append order
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("command", String(500), nullable=False),
+    Column("action", String(32), nullable=False),  # alliance.audit.AuditAction
+    Column("subject", String(140), nullable=False),  # the period, transfer or dispute
+    Column("details", Text, nullable=False),  # JSON object of strings
+    Index(None, "at"),
+)
+
+APPEND_ONLY = (
+    "settlements", "transfers", "transfer_payments", "swap_balances", "disputes",
+    "dispute_resolutions", "settlement_holds", "settlement_releases", "audit_log",
+)  # fmt: skip
+"""Tables whose rows are never updated or deleted (triggers of migration 0007 refuse it)."""

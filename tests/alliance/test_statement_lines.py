@@ -135,7 +135,7 @@ def test_a_clawback_after_the_period_closed_still_says_why(engine, agreement):
         ("clawback", "clawback (partial refund after 2026-12 closed)", D("-20.00"), D("-2.00")),
         ("clawback", "clawback (refund after 2026-12 closed)", D("-80.00"), D("-8.00")),
     ]
-    assert {ln.status for ln in statement.lines} == {"reversed"}  # nothing of #7 stands
+    assert {ln.status for ln in statement.lines} == {"clawed back"}  # nothing of #7 stands
 
 
 def test_a_per_order_fee_has_no_base_to_change(engine, agreement):

@@ -351,7 +351,7 @@ def test_closing_a_period_turns_a_later_refund_into_a_clawback(cli, tmp_path):
     cli("import-orders", "--member", "wang", str(write_orders(tmp_path / "w2.json", [refunded])))
     january = json.loads(cli("statement", "-m", "li", "-p", "2027-01", "--format", "json").output)
     assert [(ln["kind"], ln["amount"], ln["status"]) for ln in january["lines"]] == [
-        ("clawback", "-10.00", "reversed")
+        ("clawback", "-10.00", "clawed back")
     ]
 
 

@@ -8,6 +8,7 @@ are written out by hand per day, not computed with the demo's own helpers.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,18 +17,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from alliance.agreement import Agreement
 from alliance.agreement.parse import load_agreement
-from alliance.cli.demo import run_demo
+from alliance.cli.demo import DEMO_SECRET, run_demo
 from alliance.ledger import EntryKind
 from alliance.periods import period_of
 from alliance.services.reporting import member_statement
 from alliance.statement import StatementLine
 from alliance.storage import repository as repo
 from alliance.storage.database import open_database
-from alliance.storage.schema import orders
+from alliance.storage.schema import gift_coupons, gift_packs, ledger_entries, orders
+from widgets.links import LinkClaim, link_key, verify_link
 
 SHANGHAI = timezone(timedelta(hours=8))
 
@@ -181,3 +183,74 @@ def test_a_naive_now_is_refused_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         run_demo(tmp_path / "demo", echo=lambda _: None, now=datetime(2026, 12, 7))
     assert not (tmp_path / "demo").exists()
+
+
+PROMOTION = "newborn-gift-pack"
+REPORT_HEADING = f"=== The {PROMOTION}: alliance promotions report ==="
+PACKS_LINE = re.compile(r"^packs: (\d+) \((\d+) issued, (\d+) revoked\)$", re.M)
+REPORT_ROW = re.compile(r"^(wang|zhang|zhao|total) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(.+)$", re.M)
+TRACKED = re.compile(r"https://go\.parenting\.example/r/([A-Za-z0-9_-]+)")
+PROMOTION_DATES = {  # the dates the demo's alliance.toml runs the gift pack over, by hand
+    DAYS["mid-month"].now: ("2026-12-01", "2027-02-28"),  # the example's: they cover it
+    DAYS["the 1st just after midnight in Shanghai"].now: ("2027-01-18", "2027-03-01"),
+    DAYS["1 January"].now: ("2026-12-01", "2027-02-28"),
+    DAYS["29 February 2028"].now: ("2028-01-18", "2028-02-29"),
+}
+# per partner, worked out from the demo's baskets: redeemed, revenue, discount, commission (5%)
+REDEEMED = {
+    "wang": ("2", "146.00", "60.00", "7.30"),  # 2 x 59 - 30 = 88 (4.40); 88 - 30 = 58 (2.90)
+    "zhang": ("1", "169.00", "20.00", "8.45"),  # 189 - 20 = 169
+    "zhao": ("1", "578.00", "102.00", "28.90"),  # 680 - 15% = 578
+    "total": ("4", "893.00", "182.00", "44.65"),
+}
+
+
+def test_the_gift_pack_report_shows_packs_redemptions_and_one_revoked_pack(
+    run: tuple[Day, Run],
+) -> None:
+    day, demo = run
+    promotion = demo.agreement.promotion(PROMOTION)
+    starts, ends = PROMOTION_DATES[day.now]
+    assert (promotion.starts.isoformat(), promotion.ends.isoformat()) == (starts, ends)
+    moved = f"the demo's alliance.toml runs it over the demo's six weeks instead: starts = {starts}"
+    assert (moved in demo.output) == (starts != "2026-12-01")
+
+    assert demo.output.count(REPORT_HEADING) == 1
+    report = demo.output.split(REPORT_HEADING)[1]
+    assert demo.output.index(REPORT_HEADING) > demo.output.rindex("Balances for ")  # at the end
+    packs = PACKS_LINE.search(report)
+    assert packs, report
+    total, issued, revoked = (int(n) for n in packs.groups())
+    assert revoked == 1 and issued == total - 1 and total >= 4  # Li's four, maybe more
+    rows = {m[0]: m[1:] for m in REPORT_ROW.findall(report)}
+    for partner in ("wang", "zhang", "zhao"):
+        created, pending, failed, expired, redeemed, rest = rows[partner]
+        assert (created, pending, failed) == (str(total), "0", "0")  # every coupon in its store
+        expected_expired = "0" if partner == "wang" else "1"  # wang's coupon was used: kept
+        assert expired == expected_expired
+        assert (redeemed, *rest.split()[1:]) == REDEEMED[partner]
+    assert (rows["total"][4], *rows["total"][5].split()[1:]) == REDEEMED["total"]
+
+    with demo.engine.connect() as conn:  # the report agrees with the ledger
+        booked = dict(
+            conn.execute(
+                select(ledger_entries.c.payer, func.sum(ledger_entries.c.amount_minor))
+                .where(ledger_entries.c.deal_id == PROMOTION, ledger_entries.c.payee == "li")
+                .group_by(ledger_entries.c.payer)
+            ).all()
+        )
+        coupons = conn.execute(select(gift_coupons)).mappings().all()
+        (gone,) = conn.execute(select(gift_packs).where(gift_packs.c.status == "revoked")).all()
+    assert {payer: Decimal(minor) / 100 for payer, minor in booked.items()} == {
+        partner: Decimal(figures[3]) for partner, figures in REDEEMED.items() if partner != "total"
+    }
+    assert len(coupons) == 3 * total and all(c["coupon_id"] for c in coupons)  # the stores' ids
+    assert gone.trigger_order_number == "1033" and gone.revoke_reason.startswith("the trigger")
+    assert "Li refunded order #1033 in full, so the next round revokes its pack." in demo.output
+
+    secret = (os.environ.get("ALLIANCE_SECRET") or DEMO_SECRET).encode()
+    tokens = TRACKED.findall(demo.output.split("Li's shop emailed the customer of order #1030")[1])
+    claims = [verify_link(link_key(secret), token) for token in tokens[:3]]
+    assert claims == [
+        LinkClaim("li", partner, "", "giftpack", PROMOTION) for partner in ("wang", "zhang", "zhao")
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from alliance.cli import main
+from alliance.giftpacks import gift_code, gift_code_key
 from connector.fixtures.products import woo_product
 from connector.sandbox.server import start_sandbox
 from tests.conftest import SECRET
@@ -106,3 +110,42 @@ def test_check_reports_a_reward_sku_the_synced_catalog_lacks(run: Run, tmp_path:
     )
     assert "SKU-501" not in after.output.split("version")[-1]
     assert "1 problem(s) against the synced catalogs." in after.output
+
+
+def test_report_prints_the_figures_as_a_table_csv_and_json(run: Run) -> None:
+    assert run("sync").exit_code == 0
+    assert run("promotions", "issue").exit_code == 0
+    code = gift_code(gift_code_key(SECRET.encode()), "newborn-gift-pack", "li/1001", "wang", "RPA")
+    run.stores["wang"].state.checkout(  # type: ignore[attr-defined]
+        {
+            "line_items": [{"product_id": 501, "quantity": 2}],  # 118.00 - 30.00 = 88.00
+            "coupon_lines": [{"code": code.lower()}],
+            "billing": {"email": "mother@example.com"},
+        }
+    )
+    assert run("sync", "--member", "wang").exit_code == 0
+
+    table = run("promotions", "report")
+    assert table.exit_code == 0, table.output
+    assert "Gift packs of newborn-gift-pack: Spend 300 on Li's baby clothes" in table.output
+    assert "packs: 2 (2 issued, 0 revoked)" in table.output
+    rows = {line.split()[0]: line.split()[1:] for line in table.output.splitlines() if line}
+    #                      created pending failed expired redeemed rate revenue discount commission
+    assert rows["wang"] == ["2", "0", "0", "0", "1", "50.0%", "88.00", "30.00", "4.40"]
+    assert rows["zhao"] == ["2", "0", "0", "0", "0", "0.0%", "0.00", "0.00", "0.00"]
+    assert rows["total"] == ["6", "0", "0", "0", "1", "16.7%", "88.00", "30.00", "4.40"]
+
+    data = json.loads(run("promotions", "report", "--format", "json").output)
+    (promotion,) = data["promotions"]
+    assert promotion["packs"]["issued"] == 2
+    assert promotion["totals"]["commission"] == "4.40"
+    assert promotion["partners"][0]["redemption_rate"] == "0.5000"
+
+    lines = run("promotions", "report", "--format", "csv", "--promotion", "newborn-gift-pack")
+    parsed = list(csv.DictReader(io.StringIO(lines.output)))
+    assert [r["partner"] for r in parsed] == ["wang", "zhang", "zhao", "total"]
+    assert parsed[-1]["packs"] == "2" and parsed[0]["revenue"] == "88.00"
+
+    unknown = run("promotions", "report", "--promotion", "spring-pack")
+    assert unknown.exit_code == 1
+    assert "promotion 'spring-pack' is not in" in unknown.output
