@@ -30,7 +30,6 @@ $(VENV)/.test: pyproject.toml uv.lock | $(UV)
 	touch $@ $(VENV)/.runtime
 
 demo: $(VENV)/.runtime
-	bash scripts/system-deps.sh
 	$(BIN)/alliance demo
 	@echo
 	@echo "To run alliance yourself: source $(VENV)/bin/activate  (or call $(BIN)/alliance)"

@@ -3,7 +3,7 @@
 # HarfBuzz's subsetter for WeasyPrint, which renders a statement's PDF from its HTML; a font
 # with Latin and a font with Chinese glyphs, so names print in either; and pdftotext
 # (poppler-utils), which the tests use to read the PDFs back.
-# Idempotent: does nothing when everything is there. Run by `make test`.
+# Idempotent: does nothing when everything is there. Run by `make test` (the demo renders no PDF).
 set -euo pipefail
 
 libraries=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei)
