@@ -410,12 +410,18 @@ def sync(members: tuple[str, ...], full: bool) -> None:
         sys.exit(1)
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--no-check", is_flag=True, help="Show stored state only; do not call the stores.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
 @friendly
-def members(no_check: bool, fmt: str) -> None:
-    """Each member's store: reachable, key valid (read/write), last sync, bookmark, lag, errors."""
+def members(ctx: click.Context, no_check: bool, fmt: str) -> None:
+    """Each member's store: reachable, key valid (read/write), last sync, bookmark, lag, errors.
+
+    With a subcommand, manages one member instead (see below).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     from connector.member_report import member_status_json, member_status_table
     from connector.members import member_statuses
 
