@@ -39,6 +39,7 @@ from sqlalchemy import Engine
 from alliance import report
 from alliance.agreement import Agreement, Promotion
 from alliance.agreement.parse import load_agreement
+from alliance.cli.demo_settlement import dispute_a_line, echo_settlements, settle_months
 from alliance.cli.demo_site import serve_demo
 from alliance.cli.promotion_commands import gift_links
 from alliance.clicks import Click
@@ -50,7 +51,6 @@ from alliance.services import giftpacks as gift_packs
 from alliance.services.booking import book_clicks
 from alliance.services.promotion_report import promotion_reports
 from alliance.services.reporting import (
-    close_period,
     member_statement,
     period_balances,
     record_agreement,
@@ -197,15 +197,19 @@ def run_demo(
         _echo_gift_packs(echo, runner)
         _echo_note(echo, stores[gifts.trigger_member].state, gifts)
 
-        for period in story.closed:
-            close_period(engine, period)
         number = story.order["number"]
+        disputed = None
+        if story.closed:
+            last_closed = story.closed[-1]
+            spare = f"{STORY_SELLER}#{number}"
+            disputed = dispute_a_line(engine, agreement, last_closed, now=now, spare=spare)
+        settled = settle_months(engine, agreement, story.closed, now=now)
         stores[STORY_SELLER].state.refund(story.order["id"], story.order["total"], STORY_REASON)
         echo("")
         echo(
-            f"Closed {_and(story.closed)}, every complete month before {story.open_period} "
-            f"({timezone}): nothing more is booked into them; a later change is carried into "
-            "the open period."
+            f"Settled {_and(story.closed)}, every complete month before {story.open_period} "
+            f"({timezone}): each is closed, nothing more is booked into it, and a later change "
+            "is carried into the open period."
         )
         echo(
             f"Then Wang refunded order #{number} in full in its store: a sale paid on "
@@ -232,7 +236,7 @@ def run_demo(
         echo(_story_sentence(engine, agreement, story, now))
         for period in story.periods:
             echo("")
-            status = "closed" if period in story.closed else "open"
+            status = "settled" if period in story.closed else "open"
             echo(f"=== Period {period} ({status}) ===")
             for member in agreement.members:
                 echo("")
@@ -247,6 +251,7 @@ def run_demo(
         echo(f"=== The {PROMOTION}: alliance promotions report ===")
         echo("")
         echo(promotions_table(promotion_reports(engine, agreement, promotion_id=PROMOTION)))
+        echo_settlements(echo, engine, agreement, settled, disputed, now=now, directory=directory)
         echo("")
         echo(f"Everything is in {database}. Explore it with, for example:")
         echo(

@@ -1,5 +1,7 @@
 """``alliance demo`` tells a true story on any day: the late refund it names is a referred sale
-of a closed month, its clawback is in the period it says, and every month of the window shows.
+of a closed month, its clawback is in the period it says, every month of the window shows, and
+its last complete month is settled: transfers that net the ledger, one paid, one disputed line
+held out, and every member's statement written as HTML and PDF.
 
 Each case runs the real demo (four sandbox stores over HTTP, the real connector, SQLite) on a
 chosen day and checks what it printed against what its database holds. The expected periods
@@ -28,7 +30,16 @@ from alliance.services.reporting import member_statement
 from alliance.statement import StatementLine
 from alliance.storage import repository as repo
 from alliance.storage.database import open_database
-from alliance.storage.schema import gift_coupons, gift_packs, ledger_entries, orders
+from alliance.storage.schema import (
+    disputes,
+    gift_coupons,
+    gift_packs,
+    ledger_entries,
+    orders,
+    settlements,
+    transfer_payments,
+    transfers,
+)
 from widgets.links import LinkClaim, link_key, verify_link
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -38,7 +49,7 @@ STORY = re.compile(
     r"period (?P<sale>\d{4}-\d{2}); .* into the open period (?P<open>\d{4}-\d{2}): Li gives "
     r"back the (?P<amount>\d+\.\d{2}) CNY commission"
 )
-PRINTED_PERIOD = re.compile(r"^=== Period (\d{4}-\d{2}) \((closed|open)\) ===$", re.M)
+PRINTED_PERIOD = re.compile(r"^=== Period (\d{4}-\d{2}) \((settled|open)\) ===$", re.M)
 STATEMENT_PERIOD = re.compile(r"^Statement for (\w+), period (\d{4}-\d{2}) ", re.M)
 
 
@@ -79,6 +90,7 @@ class Run:
     output: str
     engine: Engine
     agreement: Agreement
+    directory: Path
 
 
 @pytest.fixture(scope="module", params=list(DAYS), ids=list(DAYS))
@@ -92,7 +104,8 @@ def run(
     run_demo(directory, echo=printed.append, now=day.now)
     engine = open_database(f"sqlite:///{directory / 'alliance.db'}")
     try:
-        yield day, Run("\n".join(printed), engine, load_agreement(directory / "alliance.toml"))
+        agreement = load_agreement(directory / "alliance.toml")
+        yield day, Run("\n".join(printed), engine, agreement, directory)
     finally:
         engine.dispose()
 
@@ -118,7 +131,7 @@ def test_the_story_names_a_referred_sale_of_the_last_closed_month(run: tuple[Day
     story = STORY.search(demo.output)
     assert story, f"no story sentence in:\n{demo.output}"
     assert (story["sale"], story["open"]) == (day.sale_period, day.open_period)
-    assert f"Closed {spoken(day.closed)}, every complete month before {day.open_period}" in (
+    assert f"Settled {spoken(day.closed)}, every complete month before {day.open_period}" in (
         demo.output
     )
     assert "FAILED" not in demo.output
@@ -169,7 +182,7 @@ def test_the_clawback_is_in_the_period_the_story_names_and_undoes_the_commission
 def test_every_period_of_the_window_is_printed(run: tuple[Day, Run]) -> None:
     day, demo = run
     printed = PRINTED_PERIOD.findall(demo.output)
-    assert printed == [(p, "closed") for p in day.closed] + [(day.open_period, "open")]
+    assert printed == [(p, "settled") for p in day.closed] + [(day.open_period, "open")]
     statements = STATEMENT_PERIOD.findall(demo.output)
     for period in day.periods:
         assert {m for m, p in statements if p == period} == {"li", "wang", "zhang", "zhao"}
@@ -254,3 +267,59 @@ def test_the_gift_pack_report_shows_packs_redemptions_and_one_revoked_pack(
     assert claims == [
         LinkClaim("li", partner, "", "giftpack", PROMOTION) for partner in ("wang", "zhang", "zhao")
     ]
+
+
+def test_the_closed_months_are_settled_with_one_transfer_paid_and_one_line_disputed(
+    run: tuple[Day, Run],
+) -> None:
+    day, demo = run
+    last = day.closed[-1]
+    with demo.engine.connect() as conn:
+        settled = set(conn.execute(select(settlements.c.period)).scalars())
+        (dispute,) = conn.execute(select(disputes)).mappings().all()
+        moved = conn.execute(
+            select(transfers.c.payer, transfers.c.payee, transfers.c.amount_minor).where(
+                transfers.c.period == last
+            )
+        ).all()
+        owed = conn.execute(
+            select(
+                ledger_entries.c.source_ref,
+                ledger_entries.c.deal_id,
+                ledger_entries.c.payer,
+                ledger_entries.c.payee,
+                ledger_entries.c.amount_minor,
+            ).where(ledger_entries.c.period == last, ledger_entries.c.unit == "CNY")
+        ).all()
+        paid = conn.execute(
+            select(transfers.c.id, transfer_payments.c.reference).join(
+                transfer_payments, transfer_payments.c.transfer_id == transfers.c.id
+            )
+        ).all()
+    assert settled == set(day.closed)
+    held = (dispute["source_ref"], dispute["deal_id"], dispute["payer"], dispute["payee"])
+    assert dispute["period"] == last and dispute["payer"] == "wang"
+    assert dispute["source_ref"] != f"wang/{STORY.search(demo.output)['number']}"
+
+    def net(rows: list[tuple[str, str, int]]) -> dict[str, int]:
+        position: dict[str, int] = {}
+        for payer, payee, minor in rows:
+            position[payer] = position.get(payer, 0) - minor
+            position[payee] = position.get(payee, 0) + minor
+        return {member: minor for member, minor in position.items() if minor}
+
+    ledger = [(p, q, m) for ref, deal, p, q, m in owed if (ref, deal, p, q) != held]
+    assert len(ledger) < len(owed)  # the disputed line was there, and is left out
+    assert net([tuple(t) for t in moved]) == net(ledger)  # the transfers settle the month
+
+    assert len(paid) == 1 and paid[0].reference == "DEMO-BANK-0001"
+    assert f"alliance transfers paid {paid[0].id} --reference DEMO-BANK-0001" in demo.output
+    assert "Held out of this settlement by disputes (1):" in demo.output
+    assert f"Settlement of {last} (CNY)" in demo.output
+
+    written = demo.directory / "statements"
+    for member in ("li", "wang", "zhang", "zhao"):
+        html = (written / f"statement-{last}-{member}.html").read_text(encoding="utf-8")
+        assert member in html and last in html
+        assert (written / f"statement-{last}-{member}.pdf").read_bytes().startswith(b"%PDF-")
+    assert f"8 statement files of {last} (HTML and PDF) written to {written}/" in demo.output
