@@ -18,6 +18,8 @@ class AuditAction(str, Enum):
     TRANSFER_PAID = "transfer paid"
     DISPUTE_OPENED = "dispute opened"
     DISPUTE_RESOLVED = "dispute resolved"
+    PERIOD_CLOSED = "period closed"
+    PERIOD_REOPENED = "period reopened"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 | variable | meaning | default |
 |---|---|---|
 | ``ALLIANCE_CONFIG`` | the agreement file | ``alliance.toml`` in the working directory |
-| ``ALLIANCE_DATABASE_URL`` | SQLAlchemy URL (SQLite or PostgreSQL) | ``sqlite:///alliance.db`` |
+| ``ALLIANCE_DATABASE_URL`` | SQLAlchemy URL (SQLite or PostgreSQL) | alliance.db by the agreement |
 | ``ALLIANCE_SECRET`` | the alliance's secret: customer keys, link signatures, coupons | none |
 | ``ALLIANCE_HTTP_CONNECT_TIMEOUT`` | seconds to wait for a store to accept a connection | 5 |
 | ``ALLIANCE_HTTP_READ_TIMEOUT`` | seconds to wait for a store's answer | 30 |
@@ -14,6 +14,8 @@
 | ``ALLIANCE_LOCK_TTL_SECONDS`` | how long a silent (crashed) worker keeps a member or pack | 300 |
 | ``ALLIANCE_GIFTPACK_NOTE_WAIT_MINUTES`` | how long a note waits for a partner store | 60 |
 | ``ALLIANCE_ACTOR`` | who the audit log names for settling, paying, disputing | login@host |
+| ``ALLIANCE_KEYS_SECRET`` | encrypts the API keys of stores connected through the app | none |
+| ``ALLIANCE_PUBLIC_URL`` | the app's address for stores (connect, webhooks) | the request's |
 """
 
 from __future__ import annotations
@@ -31,7 +33,15 @@ DEFAULT_CONFIG = "alliance.toml"
 """Where the agreement is looked for when neither ``--config`` nor ``ALLIANCE_CONFIG`` says."""
 
 DEFAULT_DATABASE_URL = "sqlite:///alliance.db"
-"""An SQLite file in the working directory: the embedded default, no server needed."""
+"""The ledger of an agreement in the working directory: the embedded default, no server."""
+
+
+def default_database_url(config_path: Path) -> str:
+    """``alliance.db`` next to the agreement file, wherever the command is run from."""
+    if config_path.parent == Path("."):
+        return DEFAULT_DATABASE_URL
+    return f"sqlite:///{config_path.parent / 'alliance.db'}"
+
 
 MIN_SECRET_LENGTH = 32
 """Characters of ``ALLIANCE_SECRET`` below which keys and signatures would be guessable."""
@@ -73,15 +83,18 @@ class Settings:
     lock_ttl_seconds: int = 300
     giftpack_note_wait_minutes: int = 60
     actor: str = ""  # who the audit log names; empty: login@host (see default_actor)
+    keys_secret: str | None = None  # store keys at rest (alliance.services.key_vault)
+    public_url: str | None = None  # https://go.example: callbacks and webhook deliveries
 
     @classmethod
     def from_env(
         cls, env: Mapping[str, str] | None = None, *, config: str | os.PathLike | None = None
     ) -> Settings:
         env = os.environ if env is None else env
+        config_path = Path(config or env.get("ALLIANCE_CONFIG") or DEFAULT_CONFIG)
         return cls(
-            config_path=Path(config or env.get("ALLIANCE_CONFIG") or DEFAULT_CONFIG),
-            database_url=env.get("ALLIANCE_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            config_path=config_path,
+            database_url=env.get("ALLIANCE_DATABASE_URL") or default_database_url(config_path),
             secret=env.get("ALLIANCE_SECRET") or None,
             connect_timeout=_number(env, "ALLIANCE_HTTP_CONNECT_TIMEOUT", 5.0, 0.1, 600),
             read_timeout=_number(env, "ALLIANCE_HTTP_READ_TIMEOUT", 30.0, 0.1, 3600),
@@ -98,6 +111,8 @@ class Settings:
                 _number(env, "ALLIANCE_GIFTPACK_NOTE_WAIT_MINUTES", 60, 0, 30 * 24 * 60)
             ),
             actor=(env.get("ALLIANCE_ACTOR") or "").strip()[:200],
+            keys_secret=env.get("ALLIANCE_KEYS_SECRET") or None,
+            public_url=(env.get("ALLIANCE_PUBLIC_URL") or "").rstrip("/") or None,
         )
 
     @property

@@ -150,7 +150,7 @@ def import_orders(member: str, file: Path) -> None:
         fail(f"member {member!r} is not in {agreement.source}; members are: {known}")
     secret = settings.require_secret()
     documents = read_orders_document(file)
-    engine = current_engine()
+    engine = current_engine(create=True)
     record_agreement(engine, agreement)
     r = ingest_orders(engine, agreement, documents, member=member, secret=secret)
     click.echo(
@@ -317,19 +317,6 @@ def exchange(
     click.echo(exchange_json(view) if fmt == "json" else exchange_table(view))
 
 
-@main.command("close-period")
-@click.argument("period", callback=_period)
-@friendly
-def close_period_command(period: str) -> None:
-    """Close a settled period: later reversals become clawbacks in the next open period."""
-    from alliance.services.reporting import close_period
-
-    if close_period(current_engine(), period):
-        click.echo(f"Closed {period}. Later changes to its orders land in the next open period.")
-    else:
-        click.echo(f"{period} was already closed; nothing changed.")
-
-
 class _ReportedBelow(logging.Filter):
     """``alliance sync`` prints each member's failure and notices from its report. The sync's
     own log lines for them (an error, and notices logged as ``"%s"``) are for unattended runs;
@@ -354,7 +341,7 @@ def sync(members: tuple[str, ...], full: bool) -> None:
     agreement = current_agreement()
     chosen = known_members(agreement, members)
     settings.require_secret()
-    engine = current_engine()
+    engine = current_engine(create=True)
     record_agreement(engine, agreement)
     bars: list[tqdm] = []
 
@@ -426,7 +413,7 @@ def members(ctx: click.Context, no_check: bool, fmt: str) -> None:
     from connector.members import member_statuses
 
     statuses = member_statuses(
-        current_engine(), current_agreement(), current_settings(), check=not no_check
+        current_engine(create=True), current_agreement(), current_settings(), check=not no_check
     )
     click.echo(member_status_json(statuses) if fmt == "json" else member_status_table(statuses))
     if any(not s.healthy for s in statuses) and not no_check:
@@ -480,6 +467,7 @@ def demo(directory: Path, serve_port: int | None) -> None:
 
 
 def _register_edges() -> None:
+    from alliance.cli.period_commands import COMMANDS as PERIOD_COMMANDS
     from alliance.cli.promotion_commands import COMMANDS as PROMOTION_COMMANDS
     from alliance.cli.sandbox_commands import sandbox
     from alliance.cli.settlement_commands import COMMANDS as SETTLEMENT_COMMANDS
@@ -487,7 +475,13 @@ def _register_edges() -> None:
     from alliance.cli.worker_commands import COMMANDS as WORKER_COMMANDS
 
     main.add_command(sandbox)
-    for command in [*WORKER_COMMANDS, *WEB_COMMANDS, *PROMOTION_COMMANDS, *SETTLEMENT_COMMANDS]:
+    for command in [
+        *WORKER_COMMANDS,
+        *WEB_COMMANDS,
+        *PROMOTION_COMMANDS,
+        *SETTLEMENT_COMMANDS,
+        *PERIOD_COMMANDS,
+    ]:
         main.add_command(command)
 
 

@@ -255,13 +255,10 @@ def run_demo(
         echo("")
         echo(f"Everything is in {database}. Explore it with, for example:")
         echo(
-            f"  ALLIANCE_DATABASE_URL=sqlite:///{database} alliance --config {config} "
+            f"  alliance --config {config} "
             f"statement --member li --period {story.open_period} --format json"
         )
-        echo(
-            f"  ALLIANCE_DATABASE_URL=sqlite:///{database} alliance --config {config} "
-            "promotions report --format json"
-        )
+        echo(f"  alliance --config {config} promotions report --format json")
         echo("Run your own sandbox store with: alliance sandbox serve --port 8080 --generate 500")
         if serve_port is not None:
             serve_demo(settings, agreement, engine, stores, serve_port, echo)

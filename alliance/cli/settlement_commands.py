@@ -10,27 +10,22 @@ exit status 1, and changes nothing; a malformed period is a usage error (exit 2)
 
 from __future__ import annotations
 
-import shlex
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import click
 
-from alliance.audit import Actor
-from alliance.cli.shell import current_agreement, current_engine, current_settings, friendly
+from alliance.cli.shell import (
+    command_actor as _actor,
+)
+from alliance.cli.shell import (
+    current_agreement,
+    current_engine,
+    friendly,
+)
+from alliance.cli.shell import period_argument as _period
 
 FORMATS = click.Choice(["table", "json"])
-
-
-def _period(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    from alliance.periods import parse_period
-
-    if value is None:
-        return None
-    try:
-        return parse_period(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
 
 
 def _member(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -38,26 +33,6 @@ def _member(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
         known = ", ".join(sorted(current_agreement().members))
         raise click.BadParameter(f"{value!r} is not a member; members are: {known}")
     return value
-
-
-def _actor() -> Actor:
-    """Who acts, and the command as it was typed (rebuilt from what click parsed, defaults
-    left out)."""
-    ctx = click.get_current_context()
-    words = ["alliance", *ctx.command_path.split()[1:]]
-    for param in ctx.command.params:
-        value = ctx.params.get(param.name or "")
-        if isinstance(param, click.Argument):
-            words.append(str(value))
-        elif not isinstance(param, click.Option) or value is None or value == param.default:
-            continue  # what was not said (a default) is not repeated
-        elif param.is_flag and value is True:
-            words.append(param.opts[0])
-        elif param.is_flag:  # False: the flag's other name (--reject), if it has one
-            words += param.secondary_opts[:1]
-        else:
-            words += [param.opts[0], str(value)]
-    return Actor(current_settings().who, shlex.join(words))
 
 
 @click.command()

@@ -4,6 +4,7 @@ own, the worker's, the web app's, the sandbox's) builds on these, so all fail th
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from alliance.audit import Actor
 from alliance.errors import AgreementError, AllianceError
 from alliance.settings import Settings
 
@@ -55,10 +57,13 @@ def current_agreement() -> Agreement:
     return load_agreement(current_settings().config_path)
 
 
-def current_engine() -> Engine:
+def current_engine(*, create: bool = False) -> Engine:
+    """The ledger. Only commands that bring data in (``create=True``: sync, import, the
+    worker) may start a new SQLite file; the others refuse a missing one, so a command run
+    from the wrong folder says so instead of reporting an empty ledger."""
     from alliance.storage.database import open_database
 
-    return open_database(current_settings().database_url)
+    return open_database(current_settings().database_url, create=create)
 
 
 def known_members(agreement: Agreement, members: tuple[str, ...]) -> list[str]:
@@ -68,3 +73,35 @@ def known_members(agreement: Agreement, members: tuple[str, ...]) -> list[str]:
         known = ", ".join(sorted(agreement.members))
         fail(f"member {unknown[0]!r} is not in {agreement.source}; members are: {known}")
     return list(members) or list(agreement.members)
+
+
+def period_argument(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: YYYY-MM, or a usage error saying what is wrong."""
+    from alliance.periods import parse_period
+
+    if value is None:
+        return None
+    try:
+        return parse_period(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def command_actor() -> Actor:
+    """Who acts, and the command as it was typed (rebuilt from what click parsed, defaults
+    left out)."""
+    ctx = click.get_current_context()
+    words = ["alliance", *ctx.command_path.split()[1:]]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+        elif not isinstance(param, click.Option) or value is None or value == param.default:
+            continue  # what was not said (a default) is not repeated
+        elif param.is_flag and value is True:
+            words.append(param.opts[0])
+        elif param.is_flag:  # False: the flag's other name (--reject), if it has one
+            words += param.secondary_opts[:1]
+        else:
+            words += [param.opts[0], str(value)]
+    return Actor(current_settings().who, shlex.join(words))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from alliance.errors import ConfigError
 
@@ -128,8 +129,73 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(url: str) -> Engine:
-    """An engine on a migrated database."""
-    engine = create_database_engine(url)
-    migrate(engine)
+def open_database(url: str, *, create: bool = True) -> Engine:
+    """An engine on a migrated database. ``create=False`` refuses an SQLite file that does not
+    exist yet, so a report run from the wrong directory says so instead of opening a new,
+    empty ledger and printing zeros. A database that cannot be opened (no driver, no server,
+    no such database, a folder that does not exist) is a :class:`ConfigError` naming the URL,
+    without its password, and the fix."""
+    if not create:
+        require_existing(url)
+    try:
+        engine = create_database_engine(url)
+    except ImportError as exc:
+        raise ConfigError(
+            f"{_shown(url)} needs the PostgreSQL driver, which is not installed ({exc.name}); "
+            "install it with: pip install 'shop-alliance[postgres]' (uv sync --extra postgres)"
+        ) from exc
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise ConfigError(_unopenable(url, exc)) from exc
     return engine
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names; None for a server database or an in-memory one."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def require_existing(url: str) -> None:
+    """Refuse an SQLite ledger file that does not exist (see :func:`open_database`)."""
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise ConfigError(
+            f"there is no ledger at {path.resolve()}: this command reads one and would not "
+            "create an empty one. Run it from the alliance's folder (the ledger lives next to "
+            "alliance.toml), pass --config path/to/alliance.toml, or set ALLIANCE_DATABASE_URL "
+            "to your ledger; `alliance sync` creates a new one"
+        )
+
+
+def _shown(url: str) -> str:
+    """The URL as it may be shown: never its password."""
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+def _unopenable(url: str, exc: OperationalError) -> str:
+    said = (str(exc.orig or exc).strip().splitlines() or ["no reason given"])[0]
+    path = sqlite_file(url)
+    if path is not None:
+        if not path.parent.exists():
+            return (
+                f"cannot create the ledger {path}: the folder {path.parent.resolve()} does not "
+                "exist; create it (mkdir -p) or point ALLIANCE_DATABASE_URL elsewhere"
+            )
+        return (
+            f"cannot open the ledger {path} ({said}); check the file and its folder's permissions"
+        )
+    parsed = make_url(normalise_url(url))
+    if "does not exist" in said and "database" in said:
+        return (
+            f"the PostgreSQL database {parsed.database!r} does not exist at {_shown(url)}; "
+            f"create it with: createdb -h {parsed.host or 'localhost'} {parsed.database}"
+        )
+    return (
+        f"cannot reach the database at {_shown(url)} ({said}); is the server running and "
+        "the URL right (host, port, user)?"
+    )

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, func, select, tuple_
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alliance.attribution import Attribution, IssuedCoupon
@@ -315,6 +315,11 @@ def close_period(conn: Connection, period: str, at: datetime | None = None) -> b
         .returning(periods.c.period)
     )
     return result.first() is not None
+
+
+def reopen_period(conn: Connection, period: str) -> bool:
+    """Mark a closed period open again; ``False`` when it was not closed."""
+    return conn.execute(delete(periods).where(periods.c.period == period)).rowcount > 0
 
 
 def clicks_by_id(conn: Connection, ids: Collection[str]) -> dict[str, Click]:

@@ -282,7 +282,7 @@ def test_a_statement_as_pdf_has_its_lines_and_csv_opens_in_a_spreadsheet(cli, tm
 
 
 def test_closing_a_period_by_hand_still_lets_it_settle(cli, database):
-    assert cli("close-period", PERIOD).exit_code == 0
+    assert cli("close-period", PERIOD, "--yes").exit_code == 0
     result = cli("settle", "--period", PERIOD, "--format", "json")
     assert result.exit_code == 0 and len(json.loads(result.stdout)["transfers"]) == 2
     engine = open_database(database)

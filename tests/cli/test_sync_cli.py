@@ -97,6 +97,10 @@ def test_members_shows_each_store_and_exits_nonzero_when_one_needs_attention(all
 
 
 def test_quarantine_lists_the_refused_order_with_its_reason(alliance) -> None:
+    before = alliance("quarantine")  # no ledger yet: said, and none is created
+    assert before.exit_code == 1 and "there is no ledger at" in before.output
+    assert "`alliance sync` creates a new one" in before.output
+    alliance("sync", "--member", "li")
     assert alliance("quarantine").output.strip() == "No orders in quarantine."
     alliance("sync", "--member", "wang")
     result = alliance("quarantine", "--member", "wang")
