@@ -13,7 +13,7 @@ UV         := $(TOOLS)/bin/uv
 SYNC       := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen \
               --python $(PYTHON) --quiet
 
-.PHONY: demo test bench lint lock mutate clean
+.PHONY: demo test bench lint lock mutate clean plugin
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,6 +38,7 @@ test: $(VENV)/.test
 	bash scripts/services.sh
 	bash scripts/browser.sh
 	bash scripts/system-deps.sh
+	bash scripts/wordpress.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -62,12 +63,24 @@ mutate: | $(UV)
 	$(BIN)/mutmut results
 
 bench: $(VENV)/.test
+	bash scripts/bench-deps.sh
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/backfill.py
 	$(BIN)/python bench/worker.py
 	$(BIN)/python bench/clicks.py
 	$(BIN)/python bench/settlement.py
 	$(BIN)/python bench/giftpacks.py
+	$(BIN)/python bench/plugin.py
+	$(BIN)/python bench/insights.py
+	$(BIN)/python bench/dashboard.py
+
+# the WordPress plugin as the zip a shop owner uploads (Plugins > Add New > Upload Plugin)
+plugin:
+	rm -f dist/shop-alliance.zip
+	mkdir -p dist
+	$(PYTHON) -m zipfile -c dist/shop-alliance.zip plugin/shop-alliance
+	@echo "dist/shop-alliance.zip"
 
 clean:
 	rm -rf $(VENV) $(TOOLS) alliance-demo .pytest_cache .ruff_cache .hypothesis mutants

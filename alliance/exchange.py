@@ -5,8 +5,9 @@ the clicks its pages sent to the partner; it *receives* the same from the partne
 The view is built from aggregated counts only (no rows, no visitors), so it is pure and
 cheap; ``alliance.storage.impressions`` and ``alliance.storage.click_counts`` add them up.
 
-Days are UTC days, as the web app counts impressions, so a window is whole UTC days and
-clicks are cut at the same midnights.
+Days are the alliance's days (its ``timezone``, as statements date their lines): the web
+app counts impressions per day in that timezone, and clicks are cut at the same midnights, so
+a member reads the same dates in ``alliance exchange`` as in its statement.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from alliance.periods import parse_period
 
@@ -32,46 +34,65 @@ UNSPECIFIED_REASON = "unspecified"
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Whole UTC days from ``first`` to ``last``, both included."""
+    """Whole days from ``first`` to ``last``, both included, in ``timezone`` (an IANA name:
+    the alliance's; UTC by default)."""
 
     first: date
     last: date
+    timezone: str = "UTC"
 
     def __post_init__(self) -> None:
         if self.last < self.first:
             raise ValueError(f"the window ends ({self.last}) before it starts ({self.first})")
 
     @classmethod
-    def of_period(cls, period: str) -> Window:
-        """The UTC days of a ``YYYY-MM`` period."""
+    def of_period(cls, period: str, timezone: str = "UTC") -> Window:
+        """The days of a ``YYYY-MM`` period."""
         year, month = (int(part) for part in parse_period(period).split("-"))
-        return cls(date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1]))
+        last = calendar.monthrange(year, month)[1]
+        return cls(date(year, month, 1), date(year, month, last), timezone)
 
     @classmethod
     def chosen(
-        cls, period: str | None, first: date | None, last: date | None, *, today: date
+        cls,
+        period: str | None,
+        first: date | None,
+        last: date | None,
+        *,
+        today: date,
+        timezone: str = "UTC",
     ) -> Window:
         """A period, or ``first`` to ``last`` (``today`` when only ``first``), or else the
         month of ``today``; raises ``ValueError`` naming the options when they conflict."""
         if period is not None and (first is not None or last is not None):
             raise ValueError("give --period or --from/--to, not both")
         if period is not None:
-            return cls.of_period(period)
+            return cls.of_period(period, timezone)
         if first is None and last is not None:
             raise ValueError("--to needs --from (the first day)")
         if first is not None:
-            return cls(first, last or today)
-        return cls.of_period(f"{today:%Y-%m}")
+            return cls(first, last or today, timezone)
+        return cls.of_period(f"{today:%Y-%m}", timezone)
 
     @property
     def start(self) -> datetime:
-        """The first moment inside the window (UTC)."""
-        return datetime.combine(self.first, time(), UTC)
+        """The first moment inside the window (aware, in UTC)."""
+        return _midnight(self.first, self.timezone)
 
     @property
     def end(self) -> datetime:
-        """The first moment after the window (UTC): clicks are ``start <= at < end``."""
-        return datetime.combine(self.last + timedelta(days=1), time(), UTC)
+        """The first moment after the window (aware, in UTC): clicks are ``start <= at < end``."""
+        return _midnight(self.last + timedelta(days=1), self.timezone)
+
+
+def _midnight(day: date, timezone: str) -> datetime:
+    """The moment ``day`` starts in ``timezone``, in UTC."""
+    return datetime.combine(day, time(), ZoneInfo(timezone)).astimezone(UTC)
+
+
+def day_in(moment: datetime, timezone: str) -> date:
+    """The day an aware ``moment`` falls on in ``timezone``: the day a member reads."""
+    return moment.astimezone(ZoneInfo(timezone)).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +105,12 @@ class Flow:
     rated_clicks: int = 0
     """Valid clicks at placements that showed cards: the rate's numerator, so links placed
     by hand (an article with no block) do not inflate the click-through rate."""
+
+    @property
+    def clicks_without_cards(self) -> int:
+        """Valid clicks from placements that showed no cards (links placed by hand in an
+        article or an email): counted, but outside the click-through rate."""
+        return self.valid_clicks - self.rated_clicks
 
     @property
     def invalid_clicks(self) -> int:
@@ -154,6 +181,7 @@ class ExchangeView:
 
     window: Window
     members: tuple[MemberExchange, ...]
+    cards_flushed_at: datetime | None = None  # when the web app last added cards; None: never
 
     @property
     def is_empty(self) -> bool:
@@ -203,6 +231,8 @@ def build_exchange(
     members: Sequence[str],
     cards: Mapping[CardKey, int],
     clicks: Mapping[ClickKey, int],
+    *,
+    cards_flushed_at: datetime | None = None,
 ) -> ExchangeView:
     """The view of ``members`` (in that order) from counts summed over ``window``.
 
@@ -234,7 +264,7 @@ def build_exchange(
                 received=_total(p.received for p in pairs),
             )
         )
-    return ExchangeView(window, tuple(result))
+    return ExchangeView(window, tuple(result), cards_flushed_at)
 
 
 def _total(flows: Iterable[Flow]) -> Flow:

@@ -1,7 +1,9 @@
 """Render the given-versus-received view: a table for shop owners, JSON for machines.
 
 Counts are integers and the click-through rate a decimal string (JSON) or a percentage
-(table); every name goes through ``printable`` before it reaches a terminal.
+(table), left out (``-``, ``null``) where no cards were shown; every name goes through
+``printable`` before it reaches a terminal. Days are the alliance's (its timezone, named in
+the title), as in statements.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from alliance.exchange import ExchangeView, Flow, MemberExchange, PartnerExchange
 from alliance.report import printable, table_lines
@@ -60,10 +63,34 @@ def _reasons(flow: Flow) -> str:
     return ", ".join(f"{printable(reason)} {n:,}" for reason, n in flow.invalid)
 
 
+FLUSH_NOTE = "cards shown are added to the database every {seconds} s by `alliance serve`"
+"""Said under every table, with when they were last added: a block shown since is not in the
+counts yet."""
+
+
+def flush_note(view: ExchangeView) -> str:
+    """How fresh the cards are: when the web app last added them, in the alliance's time."""
+    said = FLUSH_NOTE.format(seconds=FLUSH_SECONDS)
+    at = view.cards_flushed_at
+    if at is None:
+        return f"{said}; none have been added yet"
+    local = at.astimezone(ZoneInfo(view.window.timezone))
+    return f"{said}; last at {local:%Y-%m-%d %H:%M:%S}, and those shown since are not counted yet"
+
+
+FLUSH_SECONDS = 30
+"""How often the web app adds its cards to the database (``widgets.app``: the same figure)."""
+
+
+def days_of(view: ExchangeView) -> str:
+    """``days in Asia/Shanghai``: whose midnights cut the window."""
+    return f"days in {view.window.timezone}"
+
+
 def _member_table(view: ExchangeView, mine: MemberExchange) -> list[str]:
     me = printable(mine.member)
     w = view.window
-    title = f"Given and received by {me}, {w.first} to {w.last} (UTC days)"
+    title = f"Given and received by {me}, {w.first} to {w.last} ({days_of(view)})"
     if mine.is_empty:
         return [title, "", f"Nothing shown or clicked between {me} and its partners yet."]
     rows = [[printable(p.partner), *_cells(p.given), *_cells(p.received)] for p in mine.partners]
@@ -93,11 +120,20 @@ def _member_table(view: ExchangeView, mine: MemberExchange) -> list[str]:
         width = max(len(f"{d} {name}") for d, name, _ in invalid)
         out += ["", "Invalid clicks (never paid), by reason:"]
         out += [f"  {f'{d} {name}':<{width}}  {reasons}" for d, name, reasons in invalid]
+    unrated = [
+        f"{direction} {printable(p.partner)} {flow.clicks_without_cards:,}"
+        for p in mine.partners
+        for direction, flow in (("to", p.given), ("from", p.received))
+        if flow.clicks_without_cards
+    ]
+    if unrated:
+        out += ["", f"Valid clicks from links without a block (not in CTR): {', '.join(unrated)}"]
     out += ["", "Balance:", *(f"  {balance_line(p)}" for p in mine.partners)]
     out += [
         "",
         "clicks: valid ones (invalid ones are counted apart and never paid); CTR: valid clicks",
-        "from the placements that showed cards, per card shown.",
+        "from the placements that showed cards, per card shown; '-' where no cards were shown.",
+        flush_note(view) + ".",
     ]
     return out
 
@@ -108,7 +144,10 @@ def exchange_table(view: ExchangeView) -> str:
     if view.is_empty:
         alone = len(view.members) == 1
         subject = f" for {printable(view.members[0].member)}" if alone else ""
-        return f"Nothing shown or clicked{subject} between {w.first} and {w.last} yet (UTC days)."
+        return (
+            f"Nothing shown or clicked{subject} between {w.first} and {w.last} yet "
+            f"({days_of(view)}); {flush_note(view)}."
+        )
     sections = [_member_table(view, m) for m in view.members]
     return "\n\n".join("\n".join(lines) for lines in sections)
 
@@ -118,6 +157,7 @@ def _flow_dict(flow: Flow) -> dict[str, Any]:
     return {
         "cards": flow.cards,
         "valid_clicks": flow.valid_clicks,
+        "clicks_without_cards": flow.clicks_without_cards,
         "invalid_clicks": flow.invalid_clicks,
         "invalid_by_reason": flow.invalid_by_reason,
         "click_through_rate": None if rate is None else str(rate),
@@ -126,11 +166,15 @@ def _flow_dict(flow: Flow) -> dict[str, Any]:
 
 def exchange_json(view: ExchangeView) -> str:
     """``{"from","to","days","members":[{"member","partners":[{"partner","given","received",
-    "balance"}],"totals":{"given","received"}}]}``; rates as decimal strings or null."""
+    "balance"}],"totals":{"given","received"}}]}``; ``days``: the timezone whose days the
+    window counts; rates as decimal strings or null."""
     data = {
         "from": view.window.first.isoformat(),
         "to": view.window.last.isoformat(),
-        "days": "UTC",
+        "days": view.window.timezone,
+        "cards_flushed_at": (
+            view.cards_flushed_at.isoformat() if view.cards_flushed_at is not None else None
+        ),
         "members": [
             {
                 "member": m.member,

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from alliance.money import CREDIT, format_amount
-from alliance.statement import Balance, Statement, StatementLine, Totals
+from alliance.statement import Balance, LineStatus, Statement, StatementLine, Totals
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
 _CONTROL.update({0x9B: "\\x9b"})  # a single-byte CSI opens terminal escape sequences too
@@ -54,6 +54,7 @@ def _line_dict(line: StatementLine) -> dict[str, Any]:
         "base_after": None if line.base_after is None else _amount(line.base_after, line.unit),
         "amount": _amount(line.amount, line.unit),
         "status": line.status,
+        "approves_on": line.approves_on or None,
         "terms": line.terms,
         "agreement_version": line.agreement_version,
         "entry": line.entry,
@@ -83,15 +84,21 @@ def statement_json(statement: Statement) -> str:
 
 COLUMNS = (
     "date", "order", "deal", "counterparty", "kind", "reason", "base", "base_after", "amount",
-    "status", "terms", "agreement_version", "entry",
+    "status", "approves_on", "terms", "agreement_version", "entry",
 )  # fmt: skip
 """CSV and JSON: everything, for machines (``entry`` is what ``alliance dispute open`` names)."""
 
 BOM = "\ufeff"
 """Starts the CSV, so a spreadsheet opens it as UTF-8 (names in Chinese stay readable)."""
 
-TABLE_COLUMNS = ("date", "order", "deal", "counterparty", "reason", "base", "amount", "status")
-"""What a person reads: the reason says what ``kind`` would; ``base`` is the change."""
+TABLE_COLUMNS = (
+    "date", "order", "deal", "counterparty", "reason", "base", "you receive", "you pay", "status",
+)  # fmt: skip
+"""What a person reads: the reason says what ``kind`` would; ``base`` is the change; the
+amount sits under who pays it, so no sign has to be read (a minus there takes back an earlier
+line); a pending line says the day it becomes approved."""
+
+_AMOUNT_COLUMNS = {5, 6, 7}
 
 
 def statement_csv(statement: Statement) -> str:
@@ -119,32 +126,58 @@ def table_lines(headers: list[str], rows: list[list[str]], right: set[int]) -> l
     return [fmt(headers), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)]
 
 
+def _status_cell(line: StatementLine) -> str:
+    if line.status == LineStatus.PENDING.value and line.approves_on:
+        return f"pending until {line.approves_on}"
+    return line.status
+
+
 def _table_rows(lines: tuple[StatementLine, ...]) -> list[list[str]]:
-    rows = [_line_dict(ln) for ln in lines]
-    return [[printable(str(row[c] or "")) for c in TABLE_COLUMNS] for row in rows]
+    rows = []
+    for line in lines:
+        row = _line_dict(line)
+        amount = _amount(line.amount if line.incoming else -line.amount, line.unit)
+        cells = [str(row[c] or "") for c in TABLE_COLUMNS[:6]]
+        cells += [amount, ""] if line.incoming else ["", amount]
+        rows.append([printable(c) for c in (*cells, _status_cell(line))])
+    return rows
+
+
+def net_words(net: Decimal, unit: str) -> str:
+    """``you receive 12.00`` or ``you pay 12.00``: the net, said instead of signed."""
+    if net == 0:
+        return f"nothing either way ({format_amount(net, unit)})"
+    return f"{'you receive' if net > 0 else 'you pay'} {format_amount(abs(net), unit)}"
 
 
 def statement_table(statement: Statement) -> str:
     cur = statement.currency
     out = [f"Statement for {printable(statement.member)}, period {statement.period} ({cur})", ""]
     if statement.lines:
-        out += table_lines(list(TABLE_COLUMNS), _table_rows(statement.lines), right={5, 6})
+        out += table_lines(list(TABLE_COLUMNS), _table_rows(statement.lines), _AMOUNT_COLUMNS)
     else:
         out.append("No commission lines in this period.")
+    # what a settlement today moves: approved lines, and the reversals and clawbacks that
+    # take earlier ones back (final too); pending lines wait for their holdback
+    payable = Totals.of(ln for ln in statement.lines if ln.status != LineStatus.PENDING.value)
     out += [
         "",
-        f"earned {format_amount(statement.earned, cur)}   owed {format_amount(statement.owed, cur)}"
-        f"   net {format_amount(statement.net, cur)} {cur}",
+        f"you receive {format_amount(statement.earned, cur)}   you pay "
+        f"{format_amount(statement.owed, cur)}   net: {net_words(statement.net, cur)} {cur}",
+        f"payable now (pending lines left out): you receive {format_amount(payable.earned, cur)}"
+        f"   you pay {format_amount(payable.owed, cur)}   net: {net_words(payable.net, cur)} {cur}",
     ]
     held = Totals.of(statement.lines).held
     if any(line.held for line in statement.lines):
         out.append(f"held out by disputes {format_amount(held, cur)} {cur} (not in the totals)")
     if statement.credit_lines:
         out += ["", "Swap credits (promotion owed in kind, not money):"]
-        out += table_lines(list(TABLE_COLUMNS), _table_rows(statement.credit_lines), right={5, 6})
+        out += table_lines(
+            list(TABLE_COLUMNS), _table_rows(statement.credit_lines), _AMOUNT_COLUMNS
+        )
         out.append(
-            f"credits received {format_amount(statement.credits_received, CREDIT)}"
-            f"   given {format_amount(statement.credits_given, CREDIT)}"
+            f"credits you receive {format_amount(statement.credits_received, CREDIT)}"
+            f"   credits you give {format_amount(statement.credits_given, CREDIT)}"
         )
     return "\n".join(out)
 

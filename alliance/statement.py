@@ -10,7 +10,8 @@ how much the order's commission base changed, and by how much the amount did. En
 store their cause; the order revision that booked them does (its status and refunded total
 are part of the revision key), so the cause is read back from it here.
 
-A line's status says where it stands: ``pending`` inside the holdback, ``approved`` after it
+A line's status says where it stands: ``pending`` inside the holdback (``approves_on`` is the
+day it ends), ``approved`` after it
 (or once its period is settled), ``reversed`` when its order now carries nothing, ``clawed
 back`` when that was taken back after its period closed (the clawback line says so too),
 ``disputed`` while a dispute holds it out of settlement and ``voided`` once a dispute against
@@ -72,6 +73,7 @@ class StatementLine:
     entry: str = ""  # the ledger entry's id (what a dispute names)
     agreement_version: str = ""  # the agreement version the entry was computed under
     terms: str = ""  # the deal's rate or amount under that version: "10%", "15.00"
+    approves_on: str = ""  # a pending line: the day (alliance timezone) its holdback ends
 
     @property
     def held(self) -> bool:
@@ -207,6 +209,9 @@ def statement_lines(
         if settled and status is LineStatus.PENDING:
             status = LineStatus.APPROVED
         day = local_date(entry.occurred_at, timezone)
+        approves_on = ""
+        if status is LineStatus.PENDING:
+            approves_on = local_date(entry.occurred_at + holdback, timezone)
         yield StatementLine(
             date=day,
             order=entry.label,
@@ -223,6 +228,7 @@ def statement_lines(
             entry=entry.id,
             agreement_version=entry.agreement_version,
             terms=terms.get((entry.agreement_version, entry.deal_id), ""),
+            approves_on=approves_on,
         )
 
 

@@ -6,8 +6,13 @@ Measured in the same run, on the same pages of order JSON:
   baseline   plain ``json.loads`` of every page (what merely reading the orders costs)
   first      parse + map + attribute + commission + book into a fresh SQLite file
   replay     the same pages again: must book nothing, and run at least twice as fast
+  typed      the same two passes through the typed records (``connector.woocommerce.records``,
+             msgspec): each order decoded straight into the fields the firewall keeps,
+             digested over its own bytes, skipped on replay without being decoded; into a
+             second fresh ledger, which must end identical to the first one
 
 Goals (issue 2): first-pass rate >= 0.5 x the json.loads rate; replay >= 2 x the first pass.
+Goals (issue 17, typed): first pass >= 1.0 x json.loads; replay >= 3 x the first pass.
 Not a timed test: machines are shared and noisy; read the ratios, not the absolute numbers.
 Each round measures everything back to back on a fresh ledger; medians are reported.
 """
@@ -37,6 +42,7 @@ from alliance.storage.database import open_database
 from alliance.storage.schema import gift_coupons
 from connector.fixtures.orders import woo_order
 from connector.woocommerce.ingest import ingest_pages
+from connector.woocommerce.typed_ingest import ingest_typed_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = b"bench-secret-bench-secret-bench-secret-0000"
@@ -131,20 +137,31 @@ def baseline(pages: dict[str, list[str]], loads=json.loads) -> float:
     return time.perf_counter() - started
 
 
-def pipeline(engine, agreement, pages: dict[str, list[str]]) -> tuple[float, BookingResult]:
+def pipeline(
+    engine, agreement, pages: dict[str, list[str]], ingest=ingest_pages
+) -> tuple[float, BookingResult]:
     """What a sync does with each page: parse, skip what is known, map (firewall), book."""
     total = BookingResult()
     started = time.perf_counter()
     for member, member_pages in pages.items():
-        total.add(
-            ingest_pages(engine, agreement, member_pages, member=member, secret=SECRET, now=CLOCK)
-        )
+        total.add(ingest(engine, agreement, member_pages, member=member, secret=SECRET, now=CLOCK))
     return time.perf_counter() - started, total
 
 
-def fresh_database(workdir: Path, agreement, clicks: list[Click], orders: int):
+def ledger_of(engine) -> list[tuple]:
+    from sqlalchemy import select
+
+    from alliance.storage.schema import ledger_entries
+
+    e = ledger_entries.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(e.source_ref, e.deal_id, e.payer, e.payee, e.amount_minor))
+        return sorted(tuple(row) for row in rows)
+
+
+def fresh_database(workdir: Path, agreement, clicks: list[Click], orders: int, name="bench"):
     """An empty ledger holding the clicks and gift-pack coupons the orders cite."""
-    db = workdir / "bench.db"
+    db = workdir / f"{name}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     engine = open_database(f"sqlite:///{db}")
@@ -199,8 +216,17 @@ def main() -> None:
         "orjson": "orjson.loads only (our parser)",
         "first": "end to end, first pass",
         "replay": "end to end, replay (unchanged)",
+        "typed first": "typed records, first pass",
+        "typed replay": "typed records, replay",
     }
-    ratios: dict[str, list[float]] = {"first/json": [], "replay/first": [], "first/orjson": []}
+    ratios: dict[str, list[float]] = {
+        "first/json": [],
+        "replay/first": [],
+        "first/orjson": [],
+        "typed first/json": [],
+        "typed replay/first": [],
+    }
+    identical: list[bool] = []
     rates: dict[str, list[float]] = {key: [] for key in labels}
     booked_on_replay: list[int] = []
     for round_number in range(1, args.rounds + 1):
@@ -208,7 +234,17 @@ def main() -> None:
         times = {"json": baseline(pages), "orjson": baseline(pages, orjson.loads)}
         times["first"], first = pipeline(engine, agreement, pages)
         times["replay"], replay = pipeline(engine, agreement, pages)
+        typed_engine = fresh_database(workdir, agreement, clicks, n, "typed")
+        times["typed first"], _typed = pipeline(typed_engine, agreement, pages, ingest_typed_pages)
+        times["typed replay"], typed_replay = pipeline(
+            typed_engine, agreement, pages, ingest_typed_pages
+        )
+        identical.append(ledger_of(engine) == ledger_of(typed_engine))
+        booked_on_replay.append(typed_replay.entries_booked)
         engine.dispose()
+        typed_engine.dispose()
+        ratios["typed first/json"].append(times["json"] / times["typed first"])
+        ratios["typed replay/first"].append(times["typed first"] / times["typed replay"])
         for key, seconds in times.items():
             rates[key].append(n / seconds)
         booked_on_replay.append(replay.entries_booked)
@@ -230,7 +266,13 @@ def main() -> None:
         f"attributed, {len(first.rejected)} rejected"
     )
     print()
-    goals = {"first/json": 0.5, "replay/first": 2.0, "first/orjson": None}
+    goals = {
+        "first/json": 0.5,
+        "replay/first": 2.0,
+        "first/orjson": None,
+        "typed first/json": 1.0,
+        "typed replay/first": 3.0,
+    }
     for name, values in ratios.items():
         ratio, goal = statistics.median(values), goals[name]
         verdict = (
@@ -239,10 +281,14 @@ def main() -> None:
             else f"(goal >= {goal:.2f}) {'OK' if ratio >= goal else 'MISSED'}"
         )
         print(
-            f"ratio {name:14s} {ratio:5.2f}  range {min(values):.2f}-{max(values):.2f}  {verdict}"
+            f"ratio {name:18s} {ratio:5.2f}  range {min(values):.2f}-{max(values):.2f}  {verdict}"
         )
     nothing = not any(booked_on_replay)
     print(f"replay booked nothing in every round: {'OK' if nothing else booked_on_replay}")
+    print(
+        "typed ledger identical to the plain one in every round: "
+        f"{'OK' if all(identical) else identical}; machine: 2 cores shared with other work"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,9 @@
 """Run the listing walk beside the booking: in a thread, or in a process of its own.
 
+The walk is the one-page-at-a-time :class:`~connector.pages.ListingWalk`, or, given a
+concurrency ``cap``, the :class:`~connector.backfill_walk.ConcurrentWalk` that keeps several
+pages in flight (adaptive backfill; its :class:`WalkStats` come back in ``stats``).
+
 Fetching a page (HTTP, then parsing its JSON) and booking it (digest, map, attribute, write)
 are both mostly Python, so in two threads they take turns on one GIL. For a large backfill the
 walk therefore runs in a separate process: it fetches and parses on the second core, and
@@ -15,11 +19,12 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from connector.backfill_walk import ConcurrentWalk, WalkStats
 from connector.errors import StoreError, StoreUnavailable
 from connector.pages import ChangedPage, Event, ListingWalk
 from connector.storefront import Storefront
@@ -44,49 +49,75 @@ class EventSource:
         raise NotImplementedError
 
 
+def _walk(
+    store: Storefront, per_page: int, secret: bytes | None, cap: int | None
+) -> ListingWalk | ConcurrentWalk:
+    """The walk a source runs: concurrent when given a ``cap``, else one page at a time."""
+    if cap is None:
+        return ListingWalk(store, per_page, secret)
+    return ConcurrentWalk(store, per_page, secret, cap=cap)
+
+
+def events_in_thread(events: Iterable[Event], name: str) -> Iterator[Event]:
+    """``events`` produced by a daemon thread, at most two ahead of the consumer; an error in
+    the thread is raised here, and closing this generator stops the thread."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for event in events:
+                if not offer(event):
+                    return
+            offer(_END)
+        except BaseException as exc:  # handed to the booking side, raised there
+            offer(exc)
+
+    worker = threading.Thread(target=produce, name=name, daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+
+
 class ThreadSource(EventSource):
     """The walk in a daemon thread, at most two events ahead of the booking."""
 
-    def __init__(self, store: Storefront, since: dict[str, datetime | None], per_page: int):
+    def __init__(
+        self,
+        store: Storefront,
+        since: dict[str, datetime | None],
+        per_page: int,
+        cap: int | None = None,
+    ) -> None:
         self.store = store
         self.since = since
         self.per_page = per_page
+        self.cap = cap
+        self.stats = WalkStats()
 
     def events(self) -> Iterator[Event]:
-        handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
-        stop = threading.Event()
-
-        def offer(item: Any) -> bool:
-            while not stop.is_set():
-                try:
-                    handoff.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def produce() -> None:
-            try:
-                for event in ListingWalk(self.store, self.per_page).events(self.since):
-                    if not offer(event):
-                        return
-                offer(_END)
-            except BaseException as exc:  # handed to the booking side, raised there
-                offer(exc)
-
-        worker = threading.Thread(target=produce, name=f"walk-{self.store.member}", daemon=True)
-        worker.start()
-        try:
-            while True:
-                item = handoff.get()
-                if item is _END:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            worker.join(timeout=60)
+        walk = _walk(self.store, self.per_page, None, self.cap)
+        if isinstance(walk, ConcurrentWalk):
+            self.stats = walk.stats
+        return events_in_thread(walk.events(self.since), f"walk-{self.store.member}")
 
 
 class ProcessSource(EventSource):
@@ -98,18 +129,21 @@ class ProcessSource(EventSource):
         since: dict[str, datetime | None],
         per_page: int,
         secret: bytes | None = None,
+        cap: int | None = None,
     ) -> None:
         self.spec = spec
         self.since = since
         self.per_page = per_page
         self.secret = secret
+        self.cap = cap
+        self.stats = WalkStats()
 
     def events(self) -> Iterator[Event]:
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(
             target=_walk_in_child,
-            args=(self.spec, self.since, self.per_page, self.secret, sender),
+            args=(self.spec, self.since, self.per_page, self.secret, self.cap, sender),
             name=f"fetch-{self.spec['member']}",
             daemon=True,
         )
@@ -128,7 +162,7 @@ class ProcessSource(EventSource):
                 elif kind == "error":
                     raise payload
                 else:
-                    self.requests_elsewhere = payload
+                    self.requests_elsewhere, self.stats = payload
                     return
         finally:
             receiver.close()
@@ -139,10 +173,18 @@ class ProcessSource(EventSource):
 
 
 def _walk_in_child(
-    spec: dict[str, Any], since: dict, per_page: int, secret: bytes | None, sender: Any
+    spec: dict[str, Any],
+    since: dict,
+    per_page: int,
+    secret: bytes | None,
+    cap: int | None,
+    sender: Any,
 ) -> None:
     from connector.woocommerce.store import WooCommerceStore
 
+    policy = spec["policy"]
+    if cap is not None:  # a connection for each page in flight
+        policy = replace(policy, pool_size=max(policy.pool_size, cap))
     store = WooCommerceStore(
         spec["member"],
         spec["url"],
@@ -151,14 +193,16 @@ def _walk_in_child(
         rest_route=spec["rest_route"],
         query_string_auth=spec["query_string_auth"],
         verify=spec["verify"],
-        policy=spec["policy"],
+        policy=policy,
     )
+    walk = _walk(store, per_page, secret, cap)
     try:
-        for event in ListingWalk(store, per_page, secret).events(since):
+        for event in walk.events(since):
             if isinstance(event, ChangedPage):
                 event = replace(event, documents=None)  # the raw bytes travel, not the objects
             sender.send(("event", event))
-        sender.send(("end", store.requests_sent))
+        stats = walk.stats if isinstance(walk, ConcurrentWalk) else WalkStats()
+        sender.send(("end", (store.requests_sent, stats)))
     except StoreError as exc:
         sender.send(("error", exc))
     except Exception as exc:

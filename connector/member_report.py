@@ -2,7 +2,10 @@
 
 Both say the same: a status (``ok``, ``limited``, ``failing``, ``not checked``; see
 :class:`~connector.members.Condition`), what the live check found, and an earlier sync's error
-as such, with its time.
+as such, with its time. The details cell holds one error, the latest: the live check's when
+it found one, else the last sync's. ``since sync`` is the time since the last successful
+sync (``-``: never); ``needs_attention`` is ``not healthy``, so a member flagged in a row is
+the one ``alliance status`` and the exit code name.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ def _age(span: timedelta | None) -> str:
     return f"{seconds // 86400} d"
 
 
+def _seconds(span: timedelta | None) -> int | None:
+    return None if span is None else int(span.total_seconds())
+
+
 def _access(status: MemberStatus) -> tuple[str, str]:
     """The store and key columns: what the live check could tell about each."""
     failure = status.failure
@@ -68,15 +75,16 @@ def _earlier_error(status: MemberStatus) -> str | None:
 
 
 def _details(status: MemberStatus) -> str:
-    notes = [n for n in (status.problem, _earlier_error(status)) if n]
+    """One error (the live check's, else the last sync's, with its time), then notes."""
+    notes = [status.problem or _earlier_error(status) or ""]
     if status.access is not None and status.access.supports_modified_after is False:
         notes.append("store ignores modified_after: every sync reads all orders")
-    return printable("; ".join(notes))[:400]
+    return printable("; ".join(n for n in notes if n))[:400]
 
 
 def member_status_table(statuses: list[MemberStatus]) -> str:
-    headers = ["member", "status", "store", "key", "last sync", "bookmark", "lag", "behind",
-               "quarantined", "details"]  # fmt: skip
+    headers = ["member", "status", "store", "key", "last sync", "bookmark", "since sync",
+               "behind", "quarantined", "details"]  # fmt: skip
     rows = []
     for s in statuses:
         store, key = _access(s)
@@ -88,7 +96,7 @@ def member_status_table(statuses: list[MemberStatus]) -> str:
                 key,
                 _when(s.state.last_success_at),
                 _when(s.state.orders_bookmark),
-                _age(s.lag),
+                _age(s.since_last_success),
                 "-" if s.orders_behind is None else str(s.orders_behind),
                 str(s.quarantined),
                 _details(s) or "-",
@@ -112,7 +120,9 @@ def member_status_json(statuses: list[MemberStatus]) -> str:
             "bookmark": _iso(s.state.orders_bookmark),
             "orders_behind": s.orders_behind,
             "quarantined": s.quarantined,
-            "needs_attention": s.state.needs_attention,
+            "needs_attention": not s.healthy,
+            "last_sync_needs_attention": s.state.needs_attention,
+            "since_last_success_seconds": _seconds(s.since_last_success),
             "ignores_modified_after": s.state.ignores_modified_after,
             "last_error": s.state.last_error or None,
             "last_error_at": _iso(s.state.last_attempt_at) if s.state.last_error else None,

@@ -6,7 +6,6 @@ the others carry on; the CLI, the demo and the worker all go through here.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from alliance.settings import Settings
 from connector.connect import open_store
 from connector.errors import NotConfigured, StoreError
 from connector.http import HttpPolicy
+from connector.store_connections import connected_environ
 from connector.storefront import Access
 from connector.sync import Progress, SyncReport, sync_member
 
@@ -77,7 +77,8 @@ def sync_one(
     secret = settings.require_secret()
     member = agreement.members[member_id]
     try:
-        store = open_store(member, environ, policy=policy_from(settings))
+        credentials = connected_environ(engine, agreement, settings, environ)
+        store = open_store(member, credentials, policy=policy_from(settings))
     except ConfigError as exc:
         return _config_failure(engine, member_id, exc)
     try:
@@ -136,7 +137,8 @@ class MemberStatus:
     """What stopped the live check before the key could be judged: no key, a bad certificate."""
 
     @property
-    def lag(self) -> timedelta | None:
+    def since_last_success(self) -> timedelta | None:
+        """How long ago the last sync succeeded (``since sync`` in the table); None: never."""
         if self.state.last_success_at is None:
             return None
         return datetime.now(UTC) - self.state.last_success_at
@@ -154,7 +156,8 @@ class MemberStatus:
     @property
     def healthy(self) -> bool:
         """Limited counts as healthy (syncing works). The live check decides, so a fixed key is
-        healthy before the next sync; without a check, the last sync's outcome decides."""
+        healthy before the next sync; without a check, the last sync's outcome decides. Reports
+        say ``needs_attention`` for ``not healthy``: one judgement, never two."""
         if self.condition is Condition.NOT_CHECKED:
             return not self.state.needs_attention and not self.state.last_error
         return self.condition is not Condition.FAILING
@@ -190,6 +193,7 @@ def member_statuses(
     policy = HttpPolicy(
         connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout, attempts=1
     )
+    credentials = connected_environ(engine, agreement, settings, environ) if check else {}
     statuses = []
     for member_id, member in agreement.members.items():
         state = states.get(member_id, records.SyncState(member_id))
@@ -198,8 +202,7 @@ def member_statuses(
         failure: AllianceError | None = None
         if check:
             try:
-                store = open_store(member, environ if environ is not None else os.environ,
-                                   policy=policy)  # fmt: skip
+                store = open_store(member, credentials, policy=policy)
             except ConfigError as exc:  # no request was made: say why, not "unreachable"
                 failure = exc
             else:

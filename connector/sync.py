@@ -10,6 +10,10 @@ forward.
   their digest before mapping, so the overlap costs almost nothing.
 - ``status=trash`` is read in a second, short pass (the default listing leaves trash out) with
   its own bookmark, so a trashed sale is reversed.
+- A sync more than a few pages behind (a first backfill above all) fetches several pages at
+  once, as many as the store serves faster (:mod:`connector.backfill`, at most
+  ``concurrency``, default 4, or ``ALLIANCE_SYNC_CONCURRENCY``); pages are still booked in
+  listing order, so the bookmark covers only a contiguous prefix of booked pages.
 - A large backfill fetches in a process of its own (:mod:`connector.fetch_process`).
 
 One malformed order is quarantined with its reason and the rest of its page is booked. A store
@@ -19,6 +23,7 @@ that fails (keys, HTML, down) fails only its own member's sync; the bookmark sta
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,19 +38,36 @@ from alliance.gcpause import collector_paused
 from alliance.services import sync_records as records
 from alliance.services.booking import BookingResult
 from alliance.services.deletion import book_deleted_order
-from connector import json_body
+from connector.backfill import DEFAULT_CAP
 from connector.errors import NotFound, StoreError
 from connector.fetch_process import PROCESS_THRESHOLD, EventSource, ProcessSource, ThreadSource
 from connector.pages import ChangedPage, Event, ListingDone, Notice, identity
 from connector.product_sync import sync_products
 from connector.storefront import Storefront
 from connector.woocommerce.ingest import PreparedBatch, book_prepared, prepare_page
+from connector.woocommerce.records import order_records
 from connector.woocommerce.webhooks import SyncOrder, WebhookEvent
 
 log = logging.getLogger("alliance.sync")
 
 OVERLAP = timedelta(minutes=5)
 PER_PAGE = 100
+
+CONCURRENCY_VARIABLE = "ALLIANCE_SYNC_CONCURRENCY"
+
+
+def concurrency_cap() -> int:
+    """Pages a sync may have in flight at once: ``ALLIANCE_SYNC_CONCURRENCY``, default 4."""
+    text = os.environ.get(CONCURRENCY_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_CAP
+    if not text.isdigit() or not 1 <= int(text) <= 32:
+        raise FatalError(
+            f"{CONCURRENCY_VARIABLE}={text!r} is not a number of pages from 1 to 32; "
+            "set it to 1 (one page at a time), 4 (the default) or what the stores can take"
+        )
+    return int(text)
+
 
 Progress = Callable[[int, int | None], None]
 """Called with (orders fetched so far, orders the store said match); for progress bars."""
@@ -88,11 +110,14 @@ def sync_member(
     progress: Progress | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     guard: Callable[[Connection], None] | None = None,
+    concurrency: int | None = None,
 ) -> SyncReport:
     """Sync one member's orders (and products); store errors are reported, not raised.
 
-    ``guard`` runs inside every page's transaction before it commits; the worker's fencing
-    check raises there when another worker holds the member now, so nothing stale commits.
+    ``concurrency`` caps the pages in flight (None: :func:`concurrency_cap`; 1: one at a
+    time, as before). ``guard`` runs inside every page's transaction before it commits; the
+    worker's fencing check raises there when another worker holds the member now, so nothing
+    stale commits.
     """
     started = time.perf_counter()
     member = store.member
@@ -115,9 +140,10 @@ def sync_member(
         "trash": _minus(state.trash_bookmark, overlap),
     }
     source: EventSource = ThreadSource(store, since, per_page)
+    cap = concurrency_cap() if concurrency is None else concurrency
     try:
         backfill = state.orders_bookmark is None
-        source = _source(store, since, per_page, backfill=backfill, secret=secret)
+        source = _source(store, since, per_page, backfill=backfill, secret=secret, cap=cap)
         with collector_paused():  # see alliance.gcpause: each page dies once it is booked
             booker.consume(source.events())
         trash_high = booker.newest.get("trash")
@@ -178,13 +204,20 @@ def _source(
     *,
     backfill: bool,
     secret: bytes,
+    cap: int = DEFAULT_CAP,
 ) -> EventSource:
-    """A fetch process for a large backfill of a WooCommerce store, else a thread."""
+    """A fetch process for a large backfill of a WooCommerce store, else a thread; the walk
+    reads several pages at once when the store can (``list_orders_from``) and ``cap`` > 1."""
     spec = getattr(store, "spec", None)
+    at_once = cap > 1 and hasattr(store, "list_orders_from")
     if backfill and spec is not None:
         probe = store.list_orders(modified_after=None, per_page=1)
         if (probe.total or 0) > PROCESS_THRESHOLD:
+            if at_once:
+                return ProcessSource(spec(), since, per_page, secret, cap)
             return ProcessSource(spec(), since, per_page, secret)
+    if at_once:
+        return ThreadSource(store, since, per_page, cap)
     return ThreadSource(store, since, per_page)
 
 
@@ -321,10 +354,13 @@ class _Booker:
 
 
 def _parse(raw: bytes) -> list[Any]:
-    documents = json_body.loads(raw)
-    if not isinstance(documents, list):  # the fetch side checked it already
-        raise TypeError("a page of orders is not a JSON list")
-    return documents
+    """A page a fetch process sent, straight into typed records (:mod:`.woocommerce.records`):
+    the fields the mapping reads and nothing personal. Its digests came with it, computed
+    by the fetch process over the whole documents, as every other path computes them."""
+    try:
+        return order_records(raw)
+    except ValueError:  # the fetch side checked it already
+        raise TypeError("a page of orders is not a JSON list") from None
 
 
 def _printable(value: Any) -> str:

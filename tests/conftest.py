@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 
 from alliance.agreement import Agreement
@@ -24,6 +25,11 @@ SECRET = "test-secret-that-is-long-enough-for-alliance-0123456789"
 POSTGRES_ADMIN_URL = os.environ.get(
     "ALLIANCE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+settings.register_profile("shared-cpu", deadline=None)
+settings.load_profile("shared-cpu")
+"""No per-example deadline: on two shared cores (and under mutmut) an example's time says
+nothing about the code, so a deadline only made green runs fail at random."""
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from alliance.agreement import Agreement
 from alliance.settings import Settings
 from alliance.storage.database import write_lock_free
 from alliance.storage.impressions import add_impressions
+from widgets.connect_route import Connector, QueueSync, connect_routes
 from widgets.redirect import Redirector, TrackedLinks
 from widgets.webhook_route import QueueOrder, receiver_from, webhook_route
 
@@ -90,6 +91,7 @@ def create_app(
     engine: Engine | None = None,
     environ: Mapping[str, str] | None = None,
     queue_order: QueueOrder | None = None,
+    queue_sync: QueueSync | None = None,
 ) -> Starlette:
     """The ASGI app. ``agreement`` and ``engine`` default to what ``settings`` names;
     ``environ`` (default ``os.environ``) holds the members' webhook secrets and API keys;
@@ -124,6 +126,7 @@ def create_app(
         Route("/webhooks/woocommerce/{member}", webhook_route, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         *_block_routes(),
+        *connect_routes(),
     ]
     redirector = Redirector(engine, agreement, secret)
     app = AllianceApp(routes=routes, lifespan=lifespan)
@@ -132,6 +135,8 @@ def create_app(
     app.state.engine = engine
     app.state.redirector = redirector
     app.state.webhooks = receiver_from(engine, agreement, secret, queue_order, environ)
+    app.state.webhooks.settings = settings  # connected stores' keys and webhook secrets
+    app.state.connector = Connector(engine, agreement, settings, queue_sync)
     return app
 
 

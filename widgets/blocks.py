@@ -7,7 +7,8 @@ that moves every :data:`ROTATION_SECONDS` and gives more cards to the partners t
 parameters: ``variant`` (grid, list, single), ``count`` (3-6), ``lang`` (else
 ``Accept-Language``), ``frame=1`` (a whole page for an ``<iframe>``), ``embed=1`` (asked by
 ``embed.js``; the same fragment). Every card links to a signed tracked URL
-``<links base>/r/<token>``.
+``<links base>/r/<token>``. An unknown member or placement, or a parameter we do not accept,
+is answered with JSON ``{"error": ...}`` (404, 400) that ``embed.js`` logs in the console.
 
 On the ``thankyou`` placement, ``order`` (a reference signed with the member's webhook secret,
 :mod:`widgets.order_refs`) shows that order's gift pack above the cards
@@ -18,7 +19,10 @@ changes nothing: the answer is the block's without it, byte for byte and header 
 Within one rotation slot a block is rendered once per process and kept
 (:mod:`widgets.caching`); answers carry an ``ETag`` (hash of the bytes) and
 ``Cache-Control: public, max-age=60``, and ``If-None-Match`` gets a 304. Impressions are
-counted in memory (:mod:`widgets.impression_counter`), never written per request.
+counted in memory (:mod:`widgets.impression_counter`), never written per request, per day in
+the alliance's timezone, and only for a page's own request (``embed=1`` or ``frame=1``) from
+an agent the click rules do not call a bot (:func:`widgets.visitors.shown_to_a_visitor`): a
+bare GET or a crawler adds no cards.
 
 ``GET /embed.js`` fills every ``<div data-alliance-widget data-member data-placement>``.
 ``GET /block.css`` is the block's stylesheet: the block links it (``?v=`` its hash) instead of
@@ -31,16 +35,18 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 from jinja2 import TemplateNotFound
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from alliance.agreement import Agreement
 from widgets import i18n
@@ -58,8 +64,9 @@ from widgets.links import (
 from widgets.order_refs import BadOrderRef, order_ref_key, read_order_ref
 from widgets.rendering import shared_environment
 from widgets.rotation import ROTATION_SECONDS, choose_products, rotation_for
-from widgets.shelves import load_shelves, partner_deals, shown_image
+from widgets.shelves import partner_deals, shelf_cache_of, shown_image
 from widgets.thankyou_gifts import GiftView, gift_pack_context, gift_view
+from widgets.visitors import shown_to_a_visitor
 
 __all__ = [  # what other modules import from here; the rest lives in the modules named above
     "IFRAME_HEIGHTS",
@@ -171,6 +178,7 @@ def _variant_and_count(query: Mapping[str, str]) -> tuple[Variant, int]:
     return variant, int(text)
 
 
+@lru_cache(maxsize=4096)  # babel's formatting is most of a cold block once shelves are kept
 def _money(product_price: Any, currency: str, locale: str) -> str:
     if product_price is None:
         return ""
@@ -199,7 +207,7 @@ def render_block(
     agreement: Agreement = state.agreement
     secure = urlsplit(origin).scheme.lower() == "https"  # then so are the pages it is on
     with state.engine.connect() as conn:
-        shelves = load_shelves(conn, agreement, member)
+        shelves = shelf_cache_of(state).shelves(conn, agreement, member)  # per catalog version
         partners = [shelf.partner for shelf in shelves]
         weights = block_weights_of(state).for_member(conn, member, partners, now)
     picks = choose_products(shelves, count, rotation, weights)
@@ -277,18 +285,49 @@ def load_gift_view(state: Any, member: str, order_id: str) -> GiftView | None:
         return gift_view(conn, state.agreement, member, order_id)
 
 
+def refused(status: int, reason: str) -> JSONResponse:
+    """A block request we cannot answer: ``{"error": reason}``, readable across origins so
+    ``embed.js`` can log it in the shop's console, and never cached for long."""
+    headers = {
+        "Access-Control-Allow-Origin": "*",
+        "Cache-Control": f"public, max-age={MAX_AGE}",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return JSONResponse({"error": reason}, status_code=status, headers=headers)
+
+
+def unknown_block(agreement: Agreement, member: str, placement: str) -> str | None:
+    """Why ``/w/<member>/<placement>`` names no block, in words a shop owner acts on; None
+    when it names one. The members are not listed: the answer is public."""
+    if member not in agreement.members:
+        shown = member[:64]
+        return (
+            f"no member {shown!r} in this alliance: check data-member in the snippet "
+            "(`alliance widget --member ...` prints it)"
+        )
+    if placement not in PLACEMENTS:
+        return f"no placement {placement[:32]!r}: data-placement is one of {', '.join(PLACEMENTS)}"
+    return None
+
+
+def _day(now: float, timezone: str) -> str:
+    """The day ``now`` falls on in the alliance's timezone, as statements date things."""
+    return datetime.fromtimestamp(now, ZoneInfo(timezone)).date().isoformat()
+
+
 async def block_route(request: Request) -> Response:
     """``GET /w/{member}/{placement}``: the partner block (HTML fragment or iframe page)."""
     agreement: Agreement = request.app.state.agreement
     member = request.path_params["member"]
     placement = request.path_params["placement"]
-    if member not in agreement.members or placement not in PLACEMENTS:
-        return PlainTextResponse("No such block.", status_code=404)
+    unknown = unknown_block(agreement, member, placement)
+    if unknown is not None:
+        return refused(404, unknown)
     query = request.query_params
     try:
         variant, count = _variant_and_count(query)
     except BlockRequestError as error:
-        return PlainTextResponse(str(error), status_code=400)
+        return refused(400, str(error))
     locale = i18n.choose_locale(query.get("lang"), request.headers.get("accept-language"))
     frame = _flag(query.get("frame"))
     origin = (agreement.settings.links_base_url or str(request.base_url)).rstrip("/")
@@ -336,8 +375,11 @@ async def block_route(request: Request) -> Response:
         headers["Referrer-Policy"] = "no-referrer"  # the framed page's URL names the order
     if not rendered.body:
         return Response(status_code=204, headers=headers)
-    day = datetime.fromtimestamp(now, UTC).date().isoformat()
-    impressions_of(request.app.state).add(day, member, placement, rendered.partners)
+    flags = {flag for flag in ("embed", "frame") if _flag(query.get(flag))}
+    headers_in = request.headers
+    if shown_to_a_visitor(flags, headers_in.get("user-agent"), headers_in.get("sec-fetch-dest")):
+        day = _day(now, agreement.settings.timezone)
+        impressions_of(request.app.state).add(day, member, placement, rendered.partners)
     if order_id is not None:
         response = Response(rendered.body, headers=headers)
     else:

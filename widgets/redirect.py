@@ -89,7 +89,7 @@ def _host_and_port(url: str) -> tuple[str, int | None] | None:
         return None
     if not host:
         return None
-    return host.rstrip(".").lower(), port
+    return host.rstrip("."), port  # urlsplit lowercases the hostname
 
 
 def same_store(url: str, store_url: str) -> bool:

@@ -4,18 +4,33 @@ product images a card may show.
 A partner is on ``member``'s shelves when a deal pays ``member`` for referring to it; its
 shelf holds the synced products a card may link to. Images are held to the partner's own store
 at render time (:func:`shown_image`), against the agreement's current store URL.
+
+Reading a shelf rebuilds and validates every product of every partner (most of a cold block's
+time), so each process keeps the shelves (:class:`ShelfCache`) for as long as the catalog is
+the same: its *version* is each member's product count and newest modification, read again at
+most every :data:`VERSION_CHECK_SECONDS` (a product sync in another process shows within that
+time, well inside the minute a rendered block is kept anyway).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from sqlalchemy import func, select
 
 from alliance.agreement import Agreement
 from alliance.products import Product, is_web_url
 from alliance.services.catalog import products_of
+from alliance.storage.schema import products
+
+VERSION_CHECK_SECONDS = 5.0
+"""How often a process asks whether the catalog changed (seconds of real time)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +101,7 @@ def _place(url: str) -> _Place | None:
     return _Place(scheme, host, None if port == _DEFAULT_PORTS[scheme] else port, parts)
 
 
+@lru_cache(maxsize=4096)
 def shown_image(image_url: str, store_url: str, *, secure: bool) -> str:
     """The URL a card may show ``image_url`` at, or ``""`` when it must show none.
 
@@ -119,3 +135,68 @@ def load_shelves(conn: Any, agreement: Agreement, member: str) -> list[Shelf]:
         )
         for partner, deal_id in partner_deals(agreement, member).items()
     ]
+
+
+CatalogVersion = tuple[tuple[str, int, Any], ...]
+
+
+def catalog_version(conn: Any) -> CatalogVersion:
+    """Per member: how many products, and the newest modification. Any product a sync adds,
+    changes (a store bumps ``date_modified`` on every edit, stock included) or removes
+    changes it."""
+    query = select(products.c.member, func.count(), func.max(products.c.modified_at)).group_by(
+        products.c.member
+    )
+    return tuple(sorted((row[0], int(row[1]), row[2]) for row in conn.execute(query)))
+
+
+@dataclass
+class ShelfCache:
+    """Every member's shelves, kept while the catalog version and the agreement are the same.
+
+    Thread-safe: blocks render in worker threads. ``clock`` is real time (monotonic), not the
+    app's clock, which tests and benchmarks move by whole rotation slots.
+    """
+
+    check_every: float = VERSION_CHECK_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    loads: int = 0  # shelves read from the database (for tests and benchmarks)
+    _version: CatalogVersion | None = None
+    _checked: float = float("-inf")
+    _agreement: Agreement | None = None
+    _shelves: dict[str, list[Shelf]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def shelves(self, conn: Any, agreement: Agreement, member: str) -> list[Shelf]:
+        now = self.clock()
+        with self._lock:
+            stale = agreement is not self._agreement or now - self._checked >= self.check_every
+        if stale:
+            version = catalog_version(conn)
+            with self._lock:
+                if version != self._version or agreement is not self._agreement:
+                    self._shelves = {}
+                    self._version, self._agreement = version, agreement
+                self._checked = now
+        with self._lock:
+            found = self._shelves.get(member)
+        if found is None:
+            found = load_shelves(conn, agreement, member)
+            with self._lock:
+                if self._agreement is agreement:
+                    self._shelves[member] = found
+                self.loads += 1
+        return found
+
+    def forget(self) -> None:
+        """Read the catalog again on the next block (after a sync in this process)."""
+        with self._lock:
+            self._shelves, self._version, self._checked = {}, None, float("-inf")
+
+
+def shelf_cache_of(state: Any) -> ShelfCache:
+    """The app's shelf cache (made on first use, kept on ``app.state.shelf_cache``)."""
+    cache = getattr(state, "shelf_cache", None)
+    if cache is None:
+        cache = state.shelf_cache = ShelfCache()
+    return cache

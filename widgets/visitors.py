@@ -93,6 +93,22 @@ def agent_class(user_agent: str | None) -> str:
     return UNKNOWN
 
 
+SHOWN_BY = {"embed": "empty", "frame": "iframe"}
+"""How a page asks for a block, by query flag (``embed=1``: ``embed.js``'s ``fetch``;
+``frame=1``: an ``<iframe>``), and the ``Sec-Fetch-Dest`` a browser sends with each."""
+
+
+def shown_to_a_visitor(flags: set[str], user_agent: str | None, fetch_dest: str | None) -> bool:
+    """Whether a block request counts as cards shown (impressions): a page's own request
+    (``flags`` holds ``embed`` or ``frame``), not a bare GET, from an agent the click rules
+    would not call a bot, and, when the browser says what it fetches for (``Sec-Fetch-Dest``),
+    fetching it as such, not as a page opened by hand."""
+    wanted = {SHOWN_BY[flag] for flag in flags if flag in SHOWN_BY}
+    if not wanted or agent_class(user_agent) == BOT:
+        return False
+    return fetch_dest is None or fetch_dest in wanted
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     valid: bool

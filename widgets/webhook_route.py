@@ -29,7 +29,9 @@ from starlette.responses import JSONResponse
 from alliance.agreement import Agreement
 from alliance.errors import AllianceError, RetriableError
 from alliance.services.booking import BookingResult
+from alliance.settings import Settings
 from connector.connect import open_store
+from connector.store_connections import connected_environ, webhook_secret_for
 from connector.sync import handle_webhook
 from connector.woocommerce.webhooks import (
     SIGNATURE,
@@ -71,12 +73,24 @@ class WebhookReceiver:
     secret: bytes  # the alliance secret (customer keys), not a webhook secret
     environ: Mapping[str, str]
     queue_order: QueueOrder | None = None  # None: orders are synced inline
+    settings: Settings | None = None  # with it, connected stores' keys and webhook secrets
 
-    def webhook_secret(self, member: str) -> str:
+    def webhook_secret(self, member: str, webhook_id: str | None = None) -> str:
+        """The secret of the webhook the delivery names when the alliance registered it
+        (connect your store), else the member's ``<CREDENTIALS_ENV>_WEBHOOK_SECRET``."""
+        if webhook_id and self.settings is not None:
+            stored = webhook_secret_for(self.engine, self.settings, member, webhook_id)
+            if stored:
+                return stored
         return self.environ.get(self.agreement.members[member].webhook_secret_variable, "")
 
+    def credentials(self) -> Mapping[str, str]:
+        if self.settings is None:
+            return self.environ
+        return connected_environ(self.engine, self.agreement, self.settings, self.environ)
+
     def process_inline(self, member: str, event: SyncOrder) -> BookingResult | None:
-        store = open_store(self.agreement.members[member], self.environ)
+        store = open_store(self.agreement.members[member], self.credentials())
         try:
             return handle_webhook(self.engine, self.agreement, store, event, secret=self.secret)
         finally:
@@ -109,7 +123,9 @@ async def webhook_route(request: Request) -> JSONResponse:
         body = await _body(request)
     except _TooLarge:
         return _error(413, f"body larger than {MAX_BODY} bytes")
-    secret = receiver.webhook_secret(member)
+    secret = await run_in_threadpool(
+        receiver.webhook_secret, member, request.headers.get("x-wc-webhook-id")
+    )
     try:
         event = read_webhook(member, request.headers, body, secret)
     except WebhookRejected as exc:

@@ -26,7 +26,7 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.exceptions import DeserializationError, DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import Engine
 
@@ -42,6 +42,7 @@ from alliance.storage.database import open_database
 from connector.connect import open_store
 from connector.giftpacks import LinkFor, issue_gift_packs
 from connector.members import policy_from, sync_one
+from connector.store_connections import connected_environ
 from connector.sync import SyncReport, sync_delivered_order
 from worker.connection import client
 from worker.keys import GIFTPACK_QUEUE, giftpack_job_id
@@ -142,7 +143,8 @@ def process_order_job(member: str, order_id: int, deleted: bool = False) -> dict
     """A webhook said this order changed (``deleted``: was deleted): read it back and book it."""
     started = time.perf_counter()
     ctx = context()
-    store = open_store(ctx.agreement.members[member], policy=policy_from(ctx.settings))
+    credentials = connected_environ(ctx.engine, ctx.agreement, ctx.settings)
+    store = open_store(ctx.agreement.members[member], credentials, policy=policy_from(ctx.settings))
     try:
         secret = ctx.settings.require_secret()
         booked = sync_delivered_order(
@@ -157,6 +159,7 @@ def process_order_job(member: str, order_id: int, deleted: bool = False) -> dict
     outcome = {
         "member": member,
         "order": order_id,
+        "deleted": True if deleted else None,  # order.deleted: trashed, or gone for good
         "status": "ok",
         "seconds": round(time.perf_counter() - started, 3),
         "fetched": 1,
@@ -227,8 +230,10 @@ def issue_gift_packs_job(
     policy = policy_from(ctx.settings)
     agreement = ctx.agreement
 
+    credentials = connected_environ(ctx.engine, agreement, ctx.settings)
+
     def opener(name: str) -> Any:
-        return open_store(agreement.members[name], policy=policy)
+        return open_store(agreement.members[name], credentials, policy=policy)
 
     report = issue_gift_packs(
         ctx.engine,
@@ -334,12 +339,57 @@ def summary(report: SyncReport, seconds: float) -> dict[str, Any]:
     }
 
 
-def log_job(kind: str, outcome: dict[str, Any]) -> None:
-    """One line per job; ``alliance --log-format json`` turns the fields into JSON keys."""
-    fields = {k: v for k, v in outcome.items() if v is not None and k not in ("error", "blocked")}
+def log_job(kind: str, outcome: dict[str, Any], *, level: int | None = None) -> None:
+    """One line per job: what, for whom, the outcome, how long, the counts, and in words what
+    went wrong; ``alliance --log-format json`` turns the fields into JSON keys."""
+    shown = {k: v for k, v in outcome.items() if v is not None}
+    fields = {k: v for k, v in shown.items() if k not in ("error", "blocked")}
     text = " ".join(f"{k}={v}" for k, v in fields.items())
-    if outcome.get("blocked"):  # what stops a settlement, in words: "2026-11 has 3 line(s) ..."
-        text += f": {outcome['blocked']}"
+    reason = outcome.get("blocked") or outcome.get("error")
+    if reason:  # "2026-11 has 3 line(s) ..." (a settlement), "li: GET orders: HTTP 503 ..."
+        text += f": {reason}"
     fine = str(outcome.get("status", "ok")).startswith(("ok", "slot", "skip"))
-    extra = {"job": kind, "fields": fields}
-    log.log(logging.INFO if fine else logging.WARNING, "job %s %s", kind, text, extra=extra)
+    extra = {"job": kind, "fields": shown}
+    level = level or (logging.INFO if fine else logging.WARNING)
+    log.log(level, "job %s %s", kind, text, extra=extra)
+
+
+JOB_KINDS = {
+    "sync_member_job": "sync",
+    "process_order_job": "order",
+    "issue_gift_packs_job": "gift-packs",
+    "settle_period_job": "settle",
+    "schedule_syncs_job": "schedule",
+    "flush_clicks_job": "clicks",
+}
+"""The job line's name for each job function."""
+
+
+LAST_ERROR = "alliance_last_error"
+"""The job meta key holding why its last run failed (``alliance jobs`` shows it by a retry)."""
+
+
+def failure_text(error: BaseException | None) -> str:
+    """An exception in one line: the last line of its message (typed errors say it all)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[-1][:300]
+
+
+def log_failed_job(job: Job, error: BaseException | None, seconds: float | None) -> None:
+    """The one line of a job that raised (a sync that failed on its store has said so in its
+    own line already): what, for whom, how long, the error, and whether RQ tries it again."""
+    if isinstance(error, SyncFailed):
+        return
+    try:
+        function, args = (job.func_name or "").rsplit(".", 1)[-1], list(job.args or ())
+    except DeserializationError:  # a job this code cannot read: its id says what it was
+        function, args = job.id, []
+    kind = JOB_KINDS.get(function, function)
+    outcome: dict[str, Any] = {"member": args[0] if args else None}
+    if kind in ("order", "gift-packs") and len(args) > 1:
+        outcome["order"] = args[1]
+    outcome["status"] = f"failed: {type(error).__name__}"
+    outcome["seconds"] = round(seconds, 3) if seconds is not None else None
+    outcome["retry_in_seconds"] = job.get_retry_interval() if job.retries_left else None
+    outcome["error"] = failure_text(error)
+    passing = isinstance(error, RetriableError)  # a store or Redis that may be back; else a bug
+    log_job(kind, outcome, level=logging.WARNING if passing else logging.ERROR)

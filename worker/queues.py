@@ -6,18 +6,28 @@ Finished jobs keep no result in Redis (``result_ttl=0``: the outcome is in the d
 the id is free again as soon as a sync ends. A sync that failed for good stays in RQ's failed
 registry, listed by ``alliance jobs failed``, until it is retried: by hand
 (``alliance jobs retry ID``) or by the next schedule tick.
+
+A sync that failed on a store that may come back waits for its retry in RQ's scheduled
+registry: its id is taken meanwhile (so ``enqueue`` queues nothing), ``alliance jobs`` lists it
+with when it runs next, and ``jobs retry ID`` or ``enqueue sync --now`` bring it forward.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
-from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.registry import (
+    DeferredJobRegistry,
+    FailedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
 from rq.worker import Worker
 
 from alliance.errors import BadInputError
@@ -40,8 +50,11 @@ def queue(redis: Redis, name: str) -> Queue:
     return Queue(name, connection=redis)
 
 
-def enqueue_syncs(redis: Redis, members: Iterable[str], *, full: bool = False) -> list[str]:
-    """Queue a sync for each member not already queued or running; returns those queued."""
+def enqueue_syncs(
+    redis: Redis, members: Iterable[str], *, full: bool = False, now: bool = False
+) -> list[str]:
+    """Queue a sync for each member not already queued or running; returns those queued.
+    ``now``: a sync waiting for its retry is queued now instead (brought forward)."""
     target = queue(redis, SYNC_QUEUE)
     failed = FailedJobRegistry(queue=target)
     queued = []
@@ -50,6 +63,9 @@ def enqueue_syncs(redis: Redis, members: Iterable[str], *, full: bool = False) -
         _free_if_abandoned(redis, job_id, member)
         if job_id in failed.get_job_ids():
             failed.requeue(job_id)  # the schedule retries what failed for good last time
+            queued.append(member)
+            continue
+        if now and _bring_forward(redis, target, job_id):
             queued.append(member)
             continue
         try:
@@ -69,6 +85,64 @@ def enqueue_syncs(redis: Redis, members: Iterable[str], *, full: bool = False) -
         except DuplicateJobError:
             continue  # queued or running already: never twice
     return queued
+
+
+def _bring_forward(redis: Redis, target: Queue, job_id: str) -> bool:
+    """Queue now a job that waits in the scheduled registry (a retry); False if it is not
+    there (any more: the scheduler may just have queued it)."""
+    try:
+        ScheduledJobRegistry(queue=target).requeue(job_id)
+    except (InvalidJobOperation, NoSuchJobError):
+        return False
+    return True
+
+
+def sync_waits(redis: Redis, members: Iterable[str]) -> dict[str, datetime]:
+    """Members whose sync waits for its retry, and when RQ queues it (UTC)."""
+    registry = ScheduledJobRegistry(queue=queue(redis, SYNC_QUEUE))
+    times = _scheduled_times(redis, registry)
+    return {m: times[sync_job_id(m)] for m in members if sync_job_id(m) in times}
+
+
+def sync_state(redis: Redis, member: str) -> str:
+    """Where a member's sync that was not queued stands, in words for ``alliance enqueue``."""
+    try:
+        status = Job.fetch(sync_job_id(member), connection=redis).get_status(refresh=False)
+    except NoSuchJobError:
+        return "already queued or running"
+    if status == JobStatus.STARTED:
+        return "running now"
+    if status == JobStatus.SCHEDULED:
+        when = sync_waits(redis, [member]).get(member)
+        due = f" at {clock_time(when)}" if when else ""
+        return f"waits for its retry{due}; `alliance enqueue sync --now` runs it now"
+    if status == JobStatus.DEFERRED:
+        return "waits for another job to finish"
+    return "already queued"
+
+
+def clock_time(moment: datetime, now: datetime | None = None) -> str:
+    """``23:45:00 UTC (in 9 min)``: when a job runs next, for people."""
+    now = now or datetime.now(UTC)
+    seconds = int((moment - now).total_seconds())
+    if seconds <= 0:
+        relative = "due now"
+    elif seconds < 120:
+        relative = f"in {seconds} s"
+    elif seconds < 7200:
+        relative = f"in {seconds // 60} min"
+    else:
+        relative = f"in {seconds // 3600} h {seconds % 3600 // 60} min"
+    day = "" if moment.date() == now.date() else moment.strftime("%Y-%m-%d ")
+    return f"{day}{moment:%H:%M:%S} UTC ({relative})"
+
+
+def _scheduled_times(redis: Redis, registry: ScheduledJobRegistry) -> dict[str, datetime]:
+    entries = redis.zrange(registry.key, 0, -1, withscores=True)
+    return {
+        (key.decode() if isinstance(key, bytes) else str(key)): datetime.fromtimestamp(score, UTC)
+        for key, score in entries
+    }
 
 
 def _free_if_abandoned(redis: Redis, job_id: str, member: str) -> None:
@@ -126,25 +200,34 @@ class JobLine:
     description: str
     enqueued_at: str
     error: str
+    next_run: datetime | None = None  # a scheduled job (a retry): when RQ queues it
+    retries_left: int | None = None
 
 
 def list_jobs(redis: Redis, *, failed_only: bool = False) -> list[JobLine]:
+    """Every job on the queues: queued, running, waiting for its retry (scheduled), waiting
+    for another job (deferred) and failed; ``failed_only``: the failed ones."""
     lines = []
     for name in QUEUES:
         target = queue(redis, name)
         ids: list[str] = []
+        next_runs: dict[str, datetime] = {}
         if not failed_only:
             ids += target.get_job_ids()
             ids += StartedJobRegistry(queue=target).get_job_ids()
+            next_runs = _scheduled_times(redis, ScheduledJobRegistry(queue=target))
+            ids += list(next_runs)
+            ids += DeferredJobRegistry(queue=target).get_job_ids()
         ids += FailedJobRegistry(queue=target).get_job_ids()
-        for job in Job.fetch_many(ids, connection=redis):
+        for job in Job.fetch_many(list(dict.fromkeys(ids)), connection=redis):
             if job is None:
                 continue
             status = job.get_status(refresh=False) or JobStatus.QUEUED
             error = ""
-            if status == JobStatus.FAILED:
+            if status in (JobStatus.FAILED, JobStatus.SCHEDULED):  # a retry: why it waits
                 result = job.latest_result()
-                error = (result.exc_string or "").strip().splitlines()[-1] if result else ""
+                text = ((result.exc_string if result else "") or "").strip()
+                error = text.splitlines()[-1] if text else str(job.meta.get(jobs.LAST_ERROR, ""))
             lines.append(
                 JobLine(
                     job.id,
@@ -153,22 +236,37 @@ def list_jobs(redis: Redis, *, failed_only: bool = False) -> list[JobLine]:
                     job.description or "",
                     job.enqueued_at.isoformat(timespec="seconds") if job.enqueued_at else "",
                     error[:200],
+                    next_runs.get(job.id),
+                    job.retries_left,
                 )
             )
     return lines
 
 
-def retry_job(redis: Redis, job_id: str) -> None:
-    """Put a failed job back on its queue (``alliance jobs retry ID``)."""
+def retry_job(redis: Redis, job_id: str) -> str:
+    """Put a failed job back on its queue, or queue now one that waits for its retry
+    (``alliance jobs retry ID``); returns what was done, in words."""
     try:
         job = Job.fetch(job_id, connection=redis)
     except NoSuchJobError:
-        message = f"no job {job_id!r}; `alliance jobs failed` lists the failed ones"
+        message = f"no job {job_id!r}; `alliance jobs` lists the queued, waiting and failed ones"
         raise JobNotFound(message) from None
     status = job.get_status()
-    if status != JobStatus.FAILED:
-        raise JobNotFound(f"job {job_id!r} has not failed (it is {status}); nothing to do")
-    FailedJobRegistry(queue=queue(redis, job.origin)).requeue(job_id)
+    target = queue(redis, job.origin)
+    if status == JobStatus.FAILED:
+        FailedJobRegistry(queue=target).requeue(job_id)
+        return "queued again"
+    if status == JobStatus.SCHEDULED:
+        due = _scheduled_times(redis, ScheduledJobRegistry(queue=target)).get(job_id)
+        if _bring_forward(redis, target, job_id) and due is not None:
+            return f"queued now (its retry was due at {clock_time(due)})"
+        return "queued now"
+    state = {JobStatus.QUEUED: "queued", JobStatus.STARTED: "running"}.get(
+        status, str(getattr(status, "value", status))
+    )
+    raise JobNotFound(
+        f"job {job_id!r} is {state}, not failed or waiting for a retry; nothing to do"
+    )
 
 
 def depths(redis: Redis) -> dict[str, int]:

@@ -22,6 +22,7 @@ from rq.cron import CronScheduler
 from alliance.settings import Settings
 from worker import jobs
 from worker.keys import HOUSEKEEPING_QUEUE
+from worker.logs import configure_logging
 from worker.queues import enqueue_syncs
 
 SETTLEMENT_CRON = "0 3 * * *"
@@ -59,8 +60,9 @@ def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
     return scheduler
 
 
-def _run_scheduler(redis_url: str, parent: int) -> None:
+def _run_scheduler(redis_url: str, parent: int, log_format: str, log_level: str) -> None:
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    configure_logging(log_format, log_level)  # a spawned child: the worker's lines, its format
     settings = Settings.from_env()
     build_scheduler(Redis.from_url(redis_url), settings).start()
 
@@ -72,10 +74,16 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def start_scheduler_process(redis_url: str) -> BaseProcess:
-    """The cron scheduler in a child process of ``alliance worker`` (it owns its signals)."""
+def start_scheduler_process(
+    redis_url: str, *, log_format: str = "text", log_level: str = "info"
+) -> BaseProcess:
+    """The cron scheduler in a child process of ``alliance worker`` (it owns its signals),
+    logging as the worker does."""
     process = multiprocessing.get_context("spawn").Process(
-        target=_run_scheduler, args=(redis_url, os.getpid()), name="alliance-cron", daemon=True
+        target=_run_scheduler,
+        args=(redis_url, os.getpid(), log_format, log_level),
+        name="alliance-cron",
+        daemon=True,
     )
     process.start()
     return process

@@ -1,4 +1,5 @@
-"""RQ's workers, made to leave promptly when their work is done.
+"""RQ's workers, made to leave promptly when their work is done, and to tell a failed job
+in one line.
 
 RQ listens for commands on a pub/sub channel in a thread that waits up to 60 s for a message;
 redis-py 8.2 made ``PubSubWorkerThread.stop()`` wait for that thread, so every worker (a burst
@@ -10,14 +11,38 @@ per second on an idle connection costs nothing measurable.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from rq import SimpleWorker, Worker
+from rq.job import Job
+from rq.job_lifecycle import call_exception_handlers, format_exc_info
+
+from worker.jobs import LAST_ERROR, failure_text, log_failed_job
 
 PUBSUB_WAIT_SECONDS = 1.0
 """How long the command listener waits for a message before checking whether to stop."""
 
 
 class _PromptStop:
-    """Subscribes to the worker's command channel like RQ does, with a short wait."""
+    """Subscribes to the worker's command channel like RQ does, with a short wait; and says
+    a failed job in one line (``log_failed_job``), its traceback at DEBUG."""
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        started = job.started_at
+        if started is not None and started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)  # RQ keeps UTC
+        seconds = (datetime.now(UTC) - started).total_seconds() if started else None
+        log_failed_job(job, exc_info[1], seconds)
+        job.meta[LAST_ERROR] = failure_text(exc_info[1])  # RQ keeps no error for a retry
+        job.save_meta()
+        self.log.debug(  # type: ignore[attr-defined]
+            "Worker %s: job %s: exception raised while executing\n%s",
+            self.name,  # type: ignore[attr-defined]
+            job.id,
+            format_exc_info(exc_info),
+        )
+        call_exception_handlers(self._exc_handlers, job, *exc_info)  # type: ignore[attr-defined]
 
     def subscribe(self) -> None:
         self.log.info(  # type: ignore[attr-defined]

@@ -357,6 +357,22 @@ class Report:
             return number.scaleb(-2)
         return None
 
+    def ratio(self, value: object, path: Path) -> Decimal | None:
+        """A plain number from 1 to 100 (``3`` or ``2.5``): how many times more one side may
+        receive than it gives before the dashboard flags it."""
+        key = _name(path)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(
+                path,
+                f"{key} is {describe(value)}; write a number without quotes, such as {key} = 3.0",
+            )
+            return None
+        number = Decimal(repr(value))
+        if not number.is_finite() or not Decimal(1) <= number <= Decimal(100):
+            self.add(path, f"{key} is {show(value)}; write a number between 1 and 100")
+            return None
+        return number
+
     def _fine(self, value: object, number: Decimal, path: Path, sign: str = "") -> bool:
         """A percentage with at most :data:`PERCENT_PLACES` decimals; else a problem."""
         places = -number.normalize().as_tuple().exponent  # "10.50%" has one

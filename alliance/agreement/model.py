@@ -58,6 +58,7 @@ class AllianceSettings:
     links_base_url: str | None = None
     payment_due_days: int = 10  # a settlement's transfers are due this many days after it
     settlement_day: int = 0  # day of the next month the worker settles; 0: end + holdback_days
+    free_rider_ratio: Decimal = Decimal(3)  # the dashboard flags receiving > this x giving
 
 
 @dataclass(frozen=True)

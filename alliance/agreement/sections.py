@@ -9,6 +9,7 @@ amounts elsewhere in the file may have.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,9 +28,10 @@ _ALLIANCE: tuple[Spec, ...] = (
     ("attribution_window_days", "", "integer", (1, 365, 30), 30),
     ("settlement_period", "", "choice", (("monthly",),), "monthly"),
     ("holdback_days", "", "integer", (0, 365, 14), 14),
-    ("min_group_size", "", "integer", (1, 1000, 10), 10),
+    ("min_group_size", "", "integer", (5, 1000, 10), 10),
     ("payment_due_days", "", "integer", (0, 365, 10), 10),
     ("settlement_day", "", "integer", (1, 28, 15), 0),
+    ("free_rider_ratio", "", "ratio", (), Decimal(3)),
 )
 _MEMBER: tuple[Spec, ...] = (
     ("name", '"Your shop\'s name"', "text", ('"Li\'s Organic Baby Clothes"',), REQUIRED),

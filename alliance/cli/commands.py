@@ -74,14 +74,35 @@ def init(directory: Path) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option(
+    "--online", is_flag=True, help="Also check that links_base_url answers as the web app."
+)
 @friendly
-def check(file: Path | None) -> None:
-    """Validate an agreement file; print every problem as FILE:LINE: key: what is wrong."""
+def check(file: Path | None, online: bool) -> None:
+    """Validate an agreement file; print every problem as FILE:LINE: key: what is wrong.
+
+    Then warn (without failing) about what would break later from this environment: no
+    links_base_url, members whose store keys are not set here, and with --online a
+    links_base_url that does not answer."""
+    import os
+
     from alliance.agreement.parse import agreement_summary, load_agreement
+    from alliance.cli.check_notes import (
+        connected_members,
+        environment_warnings,
+        online_warnings,
+    )
 
     path = file or current_settings().config_path
     agreement = load_agreement(path)
     click.echo(agreement_summary(agreement))
+    ledger = Settings.from_env(config=path).database_url  # the checked file's own ledger
+    connected = connected_members(ledger)
+    warnings = environment_warnings(agreement, os.environ, connected=connected)
+    if online:
+        warnings += online_warnings(agreement)
+    for warning in warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     problems = _catalog_problems(agreement, path)
     if problems:
         for problem in problems:
@@ -105,7 +126,7 @@ def _catalog_problems(agreement: Agreement, path: Path) -> list[Problem]:
 
     if not any(reward.products for p in agreement.promotions for reward in p.rewards):
         return []
-    url = current_settings().database_url
+    url = Settings.from_env(config=path).database_url  # the checked file's own ledger
     try:
         parsed = make_url(normalise_url(url))
     except AllianceError:
@@ -280,10 +301,10 @@ def balances(period: str, fmt: str) -> None:
     "--period",
     "-p",
     callback=lambda ctx, param, value: None if value is None else _period(ctx, param, value),
-    help="YYYY-MM (default: this month, in UTC days).",
+    help="YYYY-MM (default: this month; days in the agreement's timezone).",
 )
 @click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
-              help="First day (UTC), instead of a period.")  # fmt: skip
+              help="First day (in the agreement's timezone), instead of a period.")  # fmt: skip
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
               help="Last day, included (default: today).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
@@ -293,17 +314,20 @@ def exchange(
     member: str | None, period: str | None, first: datetime | None, last: datetime | None, fmt: str
 ) -> None:
     """Cards shown and clicks sent between partners: given versus received, with a balance."""
-    from alliance.exchange import Window, build_exchange
+    from alliance.exchange import Window, build_exchange, day_in
     from alliance.exchange_report import exchange_json, exchange_table
     from alliance.storage.click_counts import clicks_counted
-    from alliance.storage.impressions import cards_shown
+    from alliance.storage.impressions import cards_shown, last_flush
 
-    today = datetime.now(UTC).date()
+    agreement = current_agreement()
+    zone = agreement.settings.timezone
+    today = day_in(datetime.now(UTC), zone)
     try:
-        window = Window.chosen(period, first and first.date(), last and last.date(), today=today)
+        window = Window.chosen(
+            period, first and first.date(), last and last.date(), today=today, timezone=zone
+        )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    agreement = current_agreement()
     if member is not None and member not in agreement.members:
         known = ", ".join(sorted(agreement.members))
         raise click.BadParameter(
@@ -313,7 +337,9 @@ def exchange(
     with current_engine().connect() as conn:
         cards = cards_shown(conn, window.first.isoformat(), window.last.isoformat(), member)
         clicks = clicks_counted(conn, window.start, window.end, member)
-    view = build_exchange(window, [member] if member else list(agreement.members), cards, clicks)
+        flushed = last_flush(conn)
+    chosen = [member] if member else list(agreement.members)
+    view = build_exchange(window, chosen, cards, clicks, cards_flushed_at=flushed)
     click.echo(exchange_json(view) if fmt == "json" else exchange_table(view))
 
 
@@ -403,7 +429,8 @@ def sync(members: tuple[str, ...], full: bool) -> None:
 @click.pass_context
 @friendly
 def members(ctx: click.Context, no_check: bool, fmt: str) -> None:
-    """Each member's store: reachable, key valid (read/write), last sync, bookmark, lag, errors.
+    """Each member's store: reachable, key valid (read/write), last sync and the time since
+    it, bookmark, orders behind, and the latest error with its time.
 
     With a subcommand, manages one member instead (see below).
     """
@@ -467,6 +494,11 @@ def demo(directory: Path, serve_port: int | None) -> None:
 
 
 def _register_edges() -> None:
+    from alliance.cli.connect_commands import add_member_commands
+    from alliance.cli.dashboard_commands import COMMANDS as DASHBOARD_COMMANDS
+    from alliance.cli.dashboard_commands import member_token
+    from alliance.cli.db_commands import COMMANDS as DB_COMMANDS
+    from alliance.cli.insight_commands import COMMANDS as INSIGHT_COMMANDS
     from alliance.cli.period_commands import COMMANDS as PERIOD_COMMANDS
     from alliance.cli.promotion_commands import COMMANDS as PROMOTION_COMMANDS
     from alliance.cli.sandbox_commands import sandbox
@@ -475,13 +507,20 @@ def _register_edges() -> None:
     from alliance.cli.worker_commands import COMMANDS as WORKER_COMMANDS
 
     main.add_command(sandbox)
+    add_member_commands(members)
+    members.add_command(member_token)
+    for command in DASHBOARD_COMMANDS:
+        main.add_command(command)
     for command in [
         *WORKER_COMMANDS,
         *WEB_COMMANDS,
         *PROMOTION_COMMANDS,
         *SETTLEMENT_COMMANDS,
         *PERIOD_COMMANDS,
+        *DB_COMMANDS,
     ]:
+        main.add_command(command)
+    for command in INSIGHT_COMMANDS:
         main.add_command(command)
 
 

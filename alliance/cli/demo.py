@@ -39,8 +39,10 @@ from sqlalchemy import Engine
 from alliance import report
 from alliance.agreement import Agreement, Promotion
 from alliance.agreement.parse import load_agreement
+from alliance.cli.demo_history import add_history
 from alliance.cli.demo_settlement import dispute_a_line, echo_settlements, settle_months
 from alliance.cli.demo_site import serve_demo
+from alliance.cli.insight_commands import demo_insights
 from alliance.cli.promotion_commands import gift_links
 from alliance.clicks import Click
 from alliance.giftpacks import promotion_window
@@ -58,6 +60,7 @@ from alliance.services.reporting import (
 from alliance.settings import Settings
 from alliance.storage.database import open_database
 from connector.fixtures.orders import woo_order
+from connector.fixtures.people import fake_customer
 from connector.fixtures.products import woo_product
 from connector.member_report import member_status_table
 from connector.members import member_statuses
@@ -253,14 +256,30 @@ def run_demo(
         echo(promotions_table(promotion_reports(engine, agreement, promotion_id=PROMOTION)))
         echo_settlements(echo, engine, agreement, settled, disputed, now=now, directory=directory)
         echo("")
+        for line in demo_insights(engine, agreement, story.periods[0], story.periods[-1]):
+            echo(line)
+        echo("")
         echo(f"Everything is in {database}. Explore it with, for example:")
         echo(
             f"  alliance --config {config} "
             f"statement --member li --period {story.open_period} --format json"
         )
         echo(f"  alliance --config {config} promotions report --format json")
+        echo(f"  alliance --config {config} overlap --member li")
         echo("Run your own sandbox store with: alliance sandbox serve --port 8080 --generate 500")
         if serve_port is not None:
+            echo("")
+            echo(
+                add_history(
+                    engine,
+                    agreement,
+                    secret.encode(),
+                    start=start,
+                    weeks=WEEKS,
+                    make_clicks=_clicks,
+                    make_orders=_orders,
+                )
+            )
             serve_demo(settings, agreement, engine, stores, serve_port, echo)
         engine.dispose()
         close_engines()
@@ -615,6 +634,7 @@ def _orders(
                 0
             ]
             refunds = [Decimal("20.00")] if n % 11 == 4 and status == "completed" else None
+            person = fake_customer(rng)  # drawn as woo_order would: the rest stays the same
             orders.append(
                 woo_order(
                     order_id,
@@ -626,11 +646,33 @@ def _orders(
                     attribution=attribution,
                     cod=n % 9 == 2 and status == "processing",
                     tax_rate=Decimal("0.13"),
+                    customer=_family(person, seller, n),
                     rng=rng,
                 )
             )
         result[seller] = [_not_after(order, now) for order in orders]
     return result
+
+
+FAMILIES = 24
+"""Young families who shop across the alliance (the article's premise: the same customers):
+Li's, Wang's and Zhang's orders come from this one pool, so ``alliance overlap`` finds
+customers in common; Zhao's clients are its own."""
+
+
+def _family(drawn: dict[str, Any], seller: str, n: int) -> dict[str, Any]:
+    """The customer of a generated order: one of the shared families, or Zhao's own."""
+    if seller == "zhao":
+        return drawn
+    index = {"li": n, "wang": n * 5 + 3, "zhang": n * 7 + 1}[seller] % FAMILIES
+    family = fake_customer(random.Random(f"family-{index}"))
+    person = dict(drawn)
+    person.update(
+        first_name=family["first_name"],
+        last_name=family["last_name"],
+        email=f"family{index:02d}.{family['last_name'].lower()}@example.com",
+    )
+    return person
 
 
 def _not_after(order: dict, now: datetime) -> dict:

@@ -97,10 +97,16 @@ def serve_demo(
     The port is bound and listening before the addresses are printed, so a browser (or a
     script) opening one at once waits for the server instead of being refused.
     """
+    from alliance.cli.web_app import mount_dashboard
+    from alliance.services.dashboard import refresh_rollups
+    from alliance.services.dashboard_access import issue_demo_tokens
     from widgets.app import create_app
 
     app = create_app(settings, agreement=agreement, engine=engine)
+    mount_dashboard(app, settings)
     app.router.routes.extend(demo_routes(agreement))
+    refresh_rollups(engine, agreement)
+    tokens = issue_demo_tokens(engine, agreement)
     listener = _listen(port)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
@@ -110,6 +116,12 @@ def serve_demo(
         echo(f"  http://127.0.0.1:{port}/demo/{member}")
     echo("  (each page and its block follow the browser's language; ?lang=zh-Hans shows Chinese)")
     echo(f"  (the sandbox stores: {', '.join(h.url for h in stores.values())})")
+    echo("")
+    echo(f"The dashboard: http://127.0.0.1:{port}/dashboard/sign-in, with one of these tokens")
+    echo("(each shown only now; `alliance members token MEMBER` makes a new one):")
+    for member, token in tokens.members.items():
+        echo(f"  {member:6} {token}")
+    echo(f"  {'admin':6} {tokens.admin}")
     with listener, suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
         server.run(sockets=[listener])
     echo("Stopped.")

@@ -58,6 +58,7 @@ def issue(promotion_id: str | None) -> None:
     from connector.connect import open_store
     from connector.giftpacks import issue_gift_packs
     from connector.members import policy_from
+    from connector.store_connections import connected_environ
 
     settings = current_settings()
     agreement = current_agreement()
@@ -70,8 +71,10 @@ def issue(promotion_id: str | None) -> None:
     record_agreement(engine, agreement)
     policy = policy_from(settings)
 
+    credentials = connected_environ(engine, agreement, settings)
+
     def opener(member: str) -> Storefront:
-        return open_store(agreement.members[member], policy=policy)
+        return open_store(agreement.members[member], credentials, policy=policy)
 
     report = issue_gift_packs(
         engine,

@@ -1,4 +1,5 @@
-"""``alliance sandbox serve``: run a sandbox WooCommerce store until Ctrl-C.
+"""``alliance sandbox serve``: run a sandbox WooCommerce store until Ctrl-C; ``alliance sandbox
+order``: buy at one as a shopper would (``connector.sandbox.checkout``).
 
 A thin shell over ``start_sandbox``: library errors become click usage errors (exit status 2)
 naming the option and what is wrong, never a traceback.
@@ -15,6 +16,7 @@ import click
 
 from alliance.errors import BadInputError
 from connector.sandbox.auth import ApiKey
+from connector.sandbox.checkout import CHECKOUT_STATUSES, place_order
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.seed import SeedData, generate_orders, generate_products, load_seed
 from connector.sandbox.server import start_sandbox
@@ -49,6 +51,11 @@ def _keys(consumer_key: str | None, consumer_secret: str | None) -> list[ApiKey]
 @click.option("--legacy", is_flag=True, help="Behave like WooCommerce < 5.8 (no modified_after).")
 @click.option("--generate", type=click.IntRange(min=0), default=0, help="Add N generated orders.")
 @click.option("--verbose", is_flag=True, help="Log requests (without secrets) to stderr.")
+@click.option(
+    "--insecure-callbacks",
+    is_flag=True,
+    help="Let /wc-auth/v1/authorize call an http:// app back (a real store refuses).",
+)
 def serve(
     port: int,
     host: str,
@@ -61,6 +68,7 @@ def serve(
     legacy: bool,
     generate: int,
     verbose: bool,
+    insecure_callbacks: bool,
 ) -> None:
     """Serve a sandbox store until interrupted."""
     try:
@@ -89,6 +97,7 @@ def serve(
             rest_route_only=rest_route_only,
             legacy_ignores_modified_after=legacy,
             verbose=verbose,
+            insecure_callbacks=insecure_callbacks,
         )
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
@@ -116,3 +125,67 @@ def serve(
         signal.signal(signal.SIGTERM, previous)
         handle.stop()
     click.echo("Sandbox store stopped.")
+
+
+@sandbox.command()
+@click.option(
+    "--store", "store_url", required=True, help="The sandbox store, e.g. http://127.0.0.1:8080."
+)
+@click.option("--product", "product_id", type=click.IntRange(min=1), required=True,
+              help="The product's id in that store.")  # fmt: skip
+@click.option("--quantity", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--coupon", "coupons", multiple=True, help="A coupon code to apply (repeatable).")
+@click.option("--click", "click_url", default=None,
+              help="A tracked link (`alliance link`) the shopper followed first.")  # fmt: skip
+@click.option("--email", default=None, help="The shopper's email (default: a made-up new guest).")
+@click.option(
+    "--status",
+    type=click.Choice(CHECKOUT_STATUSES),
+    default="processing",
+    show_default=True,
+    help="processing: paid online; on-hold: awaiting a bank transfer; pending: unpaid.",
+)
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The CA a --tls store printed.")  # fmt: skip
+def order(
+    store_url: str,
+    product_id: int,
+    quantity: int,
+    coupons: tuple[str, ...],
+    click_url: str | None,
+    email: str | None,
+    status: str,
+    ca_bundle: str | None,
+) -> None:
+    """Place a customer's order at a sandbox store, the way a checkout would.
+
+    With --click, the tracked link is followed first, as a shopper's browser would (so
+    `alliance serve` records the click), and the order carries the order-attribution values of
+    the page it led to; `alliance sync` then books the referral.
+    """
+    try:
+        placed = place_order(
+            store_url,
+            product_id,
+            quantity=quantity,
+            coupons=coupons,
+            click_url=click_url,
+            email=email,
+            status=status,
+            verify=ca_bundle or True,
+        )
+    except BadInputError as exc:
+        raise click.ClickException(str(exc)) from None
+    doc = placed.order
+    lines = ", ".join(f"{i['quantity']} x {i['name']}" for i in doc.get("line_items") or [])
+    click.echo(f"Order {doc['id']} placed at {store_url.rstrip('/')} ({doc['status']}): {lines}; "
+               f"total {doc['total']} {doc['currency']}")  # fmt: skip
+    codes = [c["code"] for c in doc.get("coupon_lines") or []]
+    if codes:
+        click.echo(f"Coupons:     {', '.join(codes)}")
+    attribution = placed.attribution
+    if attribution:
+        click.echo("Attribution: " + ", ".join(f"{k}={v}" for k, v in attribution.items()))
+    else:
+        click.echo("Attribution: none (a type-in visit: no click led here)")
+    click.echo("`alliance sync` books it (the member whose store this is).")

@@ -8,6 +8,7 @@ deletions marked as such.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -38,10 +39,50 @@ def order_queue(redis_url: str | None) -> QueueOrder | None:
     return queue_order
 
 
+def sync_queue(redis_url: str | None) -> Callable[[str], object] | None:
+    """How a newly connected store's first sync reaches the workers, or None (run in the
+    app's process) without Redis."""
+    if not redis_url:
+        return None
+    from worker.connection import client
+    from worker.queues import enqueue_syncs
+
+    redis = client(redis_url)
+    return lambda member: enqueue_syncs(redis, [member])
+
+
 def alliance_app(settings: Settings | None = None, **options: Any) -> Starlette:
-    """:func:`widgets.app.create_app` with the order queue that ``settings`` names."""
+    """:func:`widgets.app.create_app` with the order and sync queues ``settings`` names."""
     settings = settings or Settings.from_env()
-    return create_app(settings, queue_order=order_queue(settings.redis_url), **options)
+    app = create_app(
+        settings,
+        queue_order=order_queue(settings.redis_url),
+        queue_sync=sync_queue(settings.redis_url),
+        **options,
+    )
+    mount_dashboard(app, settings)
+    return app
+
+
+def mount_dashboard(app: Starlette, settings: Settings, **options: Any) -> Starlette:
+    """The members' dashboard under ``/dashboard``, on the app's own engine and agreement;
+    the admin page's sync health is ``connector.members.member_statuses`` without calling the
+    stores (the data of ``alliance members --no-check``). Returns the dashboard app."""
+    from starlette.routing import Mount
+
+    from connector.members import member_statuses
+    from dashboard.app import create_dashboard
+
+    engine, agreement = app.state.engine, app.state.agreement
+    dashboard = create_dashboard(
+        settings,
+        agreement=agreement,
+        engine=engine,
+        member_statuses=lambda: member_statuses(engine, agreement, settings, check=False),
+        **options,
+    )
+    app.router.routes.append(Mount("/dashboard", app=dashboard))
+    return dashboard
 
 
 def served_app() -> Any:

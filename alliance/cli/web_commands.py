@@ -5,14 +5,19 @@
 from __future__ import annotations
 
 import os
+import socket
+from typing import TYPE_CHECKING
 
 import click
 
 from alliance.cli.shell import current_settings, friendly
-from widgets.blocks import THANKYOU, Variant, partner_deals
+from widgets.blocks import MAX_CARDS, MIN_CARDS, THANKYOU, Variant, partner_deals
 from widgets.links import PLACEMENTS, LinkClaim, link_key, link_url, sign_link
 from widgets.order_refs import canonical_order_id, order_ref
-from widgets.snippet import SnippetMode, snippet
+from widgets.snippet import LANGUAGES, SnippetMode, snippet
+
+if TYPE_CHECKING:
+    from alliance.agreement import Agreement
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 """Where ``alliance serve`` listens by default; links use it without ``links_base_url``."""
@@ -20,7 +25,13 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0: any free port (the address printed says which).",
+)
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes."
 )
@@ -47,16 +58,41 @@ def serve(host: str, port: int, workers: int, trusted_proxies: str) -> None:
     os.environ["ALLIANCE_CONFIG"] = str(settings.config_path)
     os.environ["ALLIANCE_DATABASE_URL"] = settings.database_url
     os.environ["ALLIANCE_TRUSTED_PROXIES"] = trusted_proxies
+    holder = _hold_free_port(host) if port == 0 else None
+    if holder is not None:
+        port = holder.getsockname()[1]
     click.echo(f"serving on http://{host}:{port} ({workers} process(es)); Ctrl-C stops")
-    Granian(
-        "alliance.cli.web_app:served_app",
-        factory=True,
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        log_level=LogLevels.info,
-    ).serve()
+    try:
+        Granian(
+            "alliance.cli.web_app:served_app",
+            factory=True,
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            log_level=LogLevels.info,
+        ).serve()
+    finally:
+        if holder is not None:
+            holder.close()
+
+
+def _hold_free_port(host: str) -> socket.socket:
+    """``--port 0``: a free port, bound (never listening) for as long as the server runs.
+
+    Granian's workers each bind the port themselves with SO_REUSEPORT, so port 0 would give
+    each its own; holding one port this way lets them share it, prints the address really
+    served, and keeps any other program from taking it meanwhile.
+    """
+    holder = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        holder.bind((host, 0))
+    except OSError as exc:
+        holder.close()
+        raise click.ClickException(f"cannot listen on {host}: {exc.strerror}") from None
+    return holder
 
 
 @click.command()
@@ -65,8 +101,20 @@ def serve(host: str, port: int, workers: int, trusted_proxies: str) -> None:
 @click.option("--product", "product_id", required=True, help="The target's product id.")
 @click.option("--placement", type=click.Choice(PLACEMENTS), default="article", show_default=True)
 @click.option("--deal", "deal_id", default=None, help="Which deal (when several allow it).")
+@click.option(
+    "--allow-unknown",
+    is_flag=True,
+    help="Sign it even when the product is not in the partner's synced catalogue.",
+)
 @friendly
-def link(source: str, target: str, product_id: str, placement: str, deal_id: str | None) -> None:
+def link(
+    source: str,
+    target: str,
+    product_id: str,
+    placement: str,
+    deal_id: str | None,
+    allow_unknown: bool,
+) -> None:
     """Print a tracked URL to a partner's product, for articles, emails and posts."""
     from alliance.agreement.parse import load_agreement
 
@@ -87,15 +135,73 @@ def link(source: str, target: str, product_id: str, placement: str, deal_id: str
         raise click.ClickException(
             f"deal {deal_id!r} is not a deal in which {target} rewards {source} for referrals"
         )
+    if not allow_unknown:
+        _require_known_product(target, product_id)
     claim = LinkClaim(source, target, product_id, placement, legs[0].deal_id)
     token = sign_link(link_key(settings.require_secret()), claim)
-    click.echo(link_url(agreement.settings.links_base_url or DEFAULT_BASE_URL, token))
+    click.echo(link_url(_base_url(agreement), token))
+
+
+def _require_known_product(member: str, product_id: str) -> None:
+    """Refuse a product the partner's synced catalogue does not have: its click would land
+    on the partner's home page and still count."""
+    from alliance.cli.shell import current_engine
+    from alliance.services.catalog import products_of
+
+    with current_engine().connect() as conn:
+        known = products_of(conn, member)
+    if any(p.product_id == product_id for p in known):
+        return
+    if not known:
+        said = f"{member}'s catalogue has not been synced yet (alliance sync --member {member})"
+    else:
+        some = ", ".join(f"{p.product_id} ({p.name})" for p in known[:3])
+        said = f"{member}'s synced catalogue has {len(known)} products, e.g. {some}"
+    raise click.ClickException(
+        f"product {product_id!r} is not in {member}'s catalogue: {said}. Check the id in "
+        f"{member}'s store, sync again if it is new, or pass --allow-unknown to sign it anyway"
+    )
+
+
+def _base_url(agreement: Agreement) -> str:
+    """The agreement's ``links_base_url``, or the local default with a warning: a link or
+    snippet made with it works only on this machine."""
+    if agreement.settings.links_base_url:
+        return agreement.settings.links_base_url
+    click.secho(
+        f"warning: links_base_url is not set in {agreement.source}, so this uses "
+        f"{DEFAULT_BASE_URL}, which works only on this machine. Set links_base_url under "
+        "[alliance] to the address `alliance serve` is reached at (e.g. https://go.example.org)",
+        fg="yellow",
+        err=True,
+    )
+    return DEFAULT_BASE_URL
 
 
 @click.command()
 @click.option("--member", required=True, help="The member whose page shows the block.")
 @click.option("--placement", type=click.Choice(PLACEMENTS), required=True)
 @click.option("--variant", type=click.Choice([v.value for v in Variant]), default=None)
+@click.option(
+    "--count",
+    type=click.IntRange(MIN_CARDS, MAX_CARDS),
+    default=None,
+    help="Cards shown (default: grid 4, list 3; single shows 1).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="The block's language (default: the page's <html lang> in script mode, else the "
+    "visitor's browser's).",
+)
+@click.option(
+    "--height",
+    type=click.IntRange(100, 4000),
+    default=None,
+    help="iframe mode: the frame's height in pixels.",
+)
+@click.option("--title", default=None, help="iframe mode: the frame's accessible name.")
 @click.option(
     "--mode",
     type=click.Choice([m.value for m in SnippetMode]),
@@ -112,7 +218,15 @@ def link(source: str, target: str, product_id: str, placement: str, deal_id: str
 )
 @friendly
 def widget(
-    member: str, placement: str, variant: str | None, mode: str, order_id: str | None
+    member: str,
+    placement: str,
+    variant: str | None,
+    count: int | None,
+    lang: str | None,
+    height: int | None,
+    title: str | None,
+    mode: str,
+    order_id: str | None,
 ) -> None:
     """Print the snippet a shop pastes into its pages to show its partners' block.
 
@@ -151,8 +265,26 @@ def widget(
             fg="yellow",
             err=True,
         )
-    base = agreement.settings.links_base_url or DEFAULT_BASE_URL
-    click.echo(snippet(base, member, placement, variant=variant, mode=SnippetMode(mode), order=ref))
+    if mode == SnippetMode.IFRAME.value and lang is None:
+        click.echo(
+            "note: the frame cannot read your page's language; it speaks the visitor's browser "
+            f"language unless you give --lang ({' or '.join(LANGUAGES)}).",
+            err=True,
+        )
+    base = _base_url(agreement)
+    text = snippet(
+        base,
+        member,
+        placement,
+        variant=variant,
+        mode=SnippetMode(mode),
+        order=ref,
+        count=count,
+        lang=lang,
+        height=height,
+        title=title,
+    )
+    click.echo(text)
 
 
 COMMANDS = [serve, link, widget]

@@ -19,10 +19,24 @@ from alliance.cli.shell import (
 )
 
 
-def _logging() -> None:
+def _log_format() -> str:
+    return str(click.get_current_context().meta.get("log_format", "text"))
+
+
+def _logging(level: str) -> None:
     from worker.logs import configure_logging
 
-    configure_logging(click.get_current_context().meta.get("log_format", "text"))
+    configure_logging(_log_format(), level)
+
+
+log_level_option = click.option(
+    "--log-level",
+    type=click.Choice(["info", "debug"]),
+    default="info",
+    envvar="ALLIANCE_LOG_LEVEL",
+    show_default=True,
+    help="info: one line per job; debug: also RQ's and Alembic's own lines.",
+)
 
 
 def _wire_gift_links() -> None:
@@ -44,8 +58,9 @@ def _redis() -> Any:
 @click.option("--queues", "-q", default=None, help="Comma-separated queues (default: all).")
 @click.option("--burst", is_flag=True, help="Drain the queues, then exit (as rq worker --burst).")
 @click.option("--fork", is_flag=True, help="Run each job in a forked child (RQ's Worker); slower.")
+@log_level_option
 @friendly
-def worker(queues: str | None, burst: bool, fork: bool) -> None:
+def worker(queues: str | None, burst: bool, fork: bool, log_level: str) -> None:
     """Work the alliance's job queues on Redis, with the schedule (unless --burst)."""
     from worker.connection import reached
     from worker.jobs import context
@@ -54,7 +69,7 @@ def worker(queues: str | None, burst: bool, fork: bool) -> None:
     from worker.workers import PromptForkWorker, PromptSimpleWorker
 
     redis = _redis()  # first: a worker without its Redis says so, before anything else
-    _logging()
+    _logging(log_level)
     settings = current_settings()
     context(settings)  # the agreement checked, the database migrated, once, before any job
     _wire_gift_links()
@@ -62,11 +77,17 @@ def worker(queues: str | None, burst: bool, fork: bool) -> None:
     unknown = [q for q in names if q not in QUEUES]
     if unknown:
         fail(f"unknown queue {unknown[0]!r}; the queues are: {', '.join(QUEUES)}")
-    cron = None if burst else start_scheduler_process(settings.require_redis())
+    cron = None
+    if not burst:
+        cron = start_scheduler_process(
+            settings.require_redis(), log_format=_log_format(), log_level=log_level
+        )
     kind = PromptForkWorker if fork else PromptSimpleWorker
     try:
         with reached(redis):  # RQ retries a lost Redis while it works, but not as it starts
-            kind(names, connection=redis).work(burst=burst, with_scheduler=not burst)
+            kind(names, connection=redis).work(
+                burst=burst, with_scheduler=not burst, logging_level=log_level.upper()
+            )
     finally:
         if cron is not None:
             cron.terminate()
@@ -81,15 +102,22 @@ def enqueue() -> None:
 @enqueue.command("sync")
 @click.option("--member", "-m", "members", multiple=True, help="Only this member (repeatable).")
 @click.option("--full", is_flag=True, help="Read every order again, not just what changed.")
+@click.option("--now", is_flag=True, help="A sync waiting for its retry runs now instead.")
 @friendly
-def enqueue_sync(members: tuple[str, ...], full: bool) -> None:
-    """Queue a sync of each member (a member already queued or running is not queued twice)."""
-    from worker.queues import enqueue_syncs
+def enqueue_sync(members: tuple[str, ...], full: bool, now: bool) -> None:
+    """Queue a sync of each member (a member already queued or running is not queued twice;
+    one waiting for its retry after a store failure waits, unless --now)."""
+    from worker.queues import clock_time, enqueue_syncs, sync_state, sync_waits
 
     chosen = known_members(current_agreement(), members)
-    queued = enqueue_syncs(_redis(), chosen, full=full)
+    redis = _redis()
+    waiting = sync_waits(redis, chosen) if now else {}
+    queued = enqueue_syncs(redis, chosen, full=full, now=now)
     for member in chosen:
-        state = "queued" if member in queued else "already queued or running"
+        if member in queued and member in waiting:
+            state = f"queued now (its retry was due at {clock_time(waiting[member])})"
+        else:
+            state = "queued" if member in queued else sync_state(redis, member)
         click.echo(f"{member}: {state}")
 
 
@@ -97,7 +125,7 @@ def enqueue_sync(members: tuple[str, ...], full: bool) -> None:
 @click.pass_context
 @friendly
 def jobs(ctx: click.Context) -> None:
-    """Jobs on the queues: queued, running and failed."""
+    """Jobs on the queues: queued, running, waiting for a retry (with when) and failed."""
     if ctx.invoked_subcommand is None:
         _print_jobs(failed_only=False)
 
@@ -108,12 +136,30 @@ def _print_jobs(*, failed_only: bool) -> None:
 
     lines = list_jobs(_redis(), failed_only=failed_only)
     if not lines:
-        click.echo("No failed jobs." if failed_only else "No jobs queued, running or failed.")
+        click.echo(
+            "No failed jobs."
+            if failed_only
+            else "No jobs queued, running, waiting for a retry or failed."
+        )
         return
-    rows = [[j.id, j.queue, j.status, j.description, j.enqueued_at, printable(j.error)]
-            for j in lines]  # fmt: skip
-    headers = ["job", "queue", "status", "what", "enqueued", "error"]
+    rows = [[j.id, j.queue, j.status, j.description, j.enqueued_at, _next_run(j),
+             printable(j.error)] for j in lines]  # fmt: skip
+    headers = ["job", "queue", "status", "what", "enqueued", "next run", "error"]
     click.echo("\n".join(table_lines(headers, rows, right=set())))
+    if any(j.next_run is not None for j in lines):
+        click.echo("`alliance jobs retry ID` runs a waiting retry now.")
+
+
+def _next_run(line: Any) -> str:
+    """When a job runs: ``now`` (queued), ``running``, a retry's time, or nothing (failed)."""
+    from worker.queues import clock_time
+
+    if line.next_run is not None:
+        left = f", {line.retries_left} retries left" if line.retries_left else ""
+        return clock_time(line.next_run) + left
+    return {"queued": "next", "started": "running", "deferred": "after its dependency"}.get(
+        line.status, ""
+    )
 
 
 @jobs.command("failed")
@@ -127,11 +173,10 @@ def jobs_failed() -> None:
 @click.argument("job_id")
 @friendly
 def jobs_retry(job_id: str) -> None:
-    """Put a failed job back on its queue."""
+    """Put a failed job back on its queue, or run a job waiting for its retry now."""
     from worker.queues import retry_job
 
-    retry_job(_redis(), job_id)
-    click.echo(f"{job_id}: queued again")
+    click.echo(f"{job_id}: {retry_job(_redis(), job_id)}")
 
 
 @click.command()
@@ -139,11 +184,14 @@ def jobs_retry(job_id: str) -> None:
 @friendly
 def status(fmt: str) -> None:
     """Each member's sync (last success, bookmark, orders behind, last error), the queues and
-    the live workers; exits 1 when a member needs attention, for cron and monitoring."""
+    the live workers; exits 1 when a member needs attention or syncs are overdue (no worker
+    running, say), for cron and monitoring."""
     import json as jsonlib
+    from datetime import UTC, datetime
 
     from connector.member_report import member_status_json, member_status_table
     from connector.members import member_statuses
+    from worker.health import overdue_syncs, schedule_verdict
 
     settings = current_settings()
     queues: dict[str, int] | None = None
@@ -155,12 +203,17 @@ def status(fmt: str) -> None:
         queues, workers = depths(redis), live_workers(redis)
     statuses = member_statuses(current_engine(), current_agreement(), settings, check=True)
     attention = [s.member for s in statuses if not s.healthy]
+    last = [(s.member, s.state.last_success_at) for s in statuses]
+    overdue = overdue_syncs(last, settings.sync_interval_minutes, datetime.now(UTC))
+    verdict = schedule_verdict(bool(settings.redis_url), len(workers), overdue)
     if fmt == "json":
         body = {
             "members": jsonlib.loads(member_status_json(statuses)),
             "queues": queues,
             "workers": workers,
             "needs_attention": attention,
+            "overdue_syncs": overdue,
+            "schedule": verdict,
         }
         click.echo(jsonlib.dumps(body, indent=2))
     else:
@@ -173,21 +226,24 @@ def status(fmt: str) -> None:
             click.echo(f"workers: {len(workers)}" + (f" ({', '.join(workers)})" if workers else ""))
         if attention:
             click.secho(f"needs attention: {', '.join(attention)}", fg="red")
-    if attention:
+        if verdict:
+            click.secho(verdict, fg="red" if overdue else "yellow")
+    if attention or overdue:
         sys.exit(1)
 
 
 @click.command()
 @click.option("--once", is_flag=True, help="One round of syncs, then exit.")
+@log_level_option
 @friendly
-def run(once: bool) -> None:
+def run(once: bool, log_level: str) -> None:
     """The whole schedule in this one process, no Redis needed; Ctrl-C stops between jobs."""
     from worker.runner import Runner
 
     settings = current_settings()
     if settings.redis_url:  # jobs then take each member's lock there, as workers do
         _redis()
-    _logging()
+    _logging(log_level)
     settings.require_secret()
     current_agreement()
     _wire_gift_links()

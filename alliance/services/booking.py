@@ -25,6 +25,7 @@ from alliance.ledger import Fact, SourceKind, plan_entries
 from alliance.orders import Order
 from alliance.storage import repository as repo
 from alliance.storage.period_lock import closed_periods_held
+from alliance.storage.profiles import record_profiles
 
 T = TypeVar("T")
 
@@ -165,6 +166,7 @@ def _plan_and_write(
             agreement_version=agreement.version,
         )
     repo.upsert_orders(conn, rows)
+    record_profiles(conn, agreement, fresh)  # group-profile facts beside each order
     result.entries_booked = repo.insert_entries(conn, entries, now)
     result.orders_applied = len(fresh)
 

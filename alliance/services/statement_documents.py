@@ -30,9 +30,10 @@ from sqlalchemy import Connection, Engine
 import templates
 from alliance.agreement import Agreement
 from alliance.money import CREDIT, format_amount
+from alliance.report import net_words
 from alliance.services.reporting import Terms, member_held_lines
 from alliance.settlement import TransferStatus, settlement_day, transfer_status
-from alliance.statement import StatementLine, Totals, statement_lines
+from alliance.statement import LineStatus, StatementLine, Totals, statement_lines
 from alliance.storage import settlements
 from alliance.storage.statement_lines import member_chunks
 
@@ -68,11 +69,31 @@ class _Totals:
     def __init__(self, unit: str) -> None:
         self.unit = unit
         self.sums = Totals()
+        self.payable = Totals()  # what a settlement today moves: all but pending lines
         self.has_held = False
 
     def add(self, line: StatementLine) -> None:
         self.sums.add(line)
+        if line.status != LineStatus.PENDING.value:
+            self.payable.add(line)
         self.has_held = self.has_held or line.held
+
+    @property
+    def net_words(self) -> str:
+        """``you receive 12.00`` / ``you pay 12.00``: the net said, not signed."""
+        return net_words(self.sums.net, self.unit)
+
+    @property
+    def payable_earned(self) -> str:
+        return format_amount(self.payable.earned, self.unit)
+
+    @property
+    def payable_owed(self) -> str:
+        return format_amount(self.payable.owed, self.unit)
+
+    @property
+    def payable_net_words(self) -> str:
+        return net_words(self.payable.net, self.unit)
 
     @property
     def lines(self) -> int:

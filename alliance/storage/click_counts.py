@@ -15,8 +15,9 @@ from alliance.storage.schema import clicks
 def clicks_counted(
     conn: Connection, start: datetime, end: datetime, member: str | None = None
 ) -> dict[tuple[str, str, str, bool, str], int]:
-    """Clicks with ``start <= clicked_at < end`` (aware UTC) per (source member, target
-    member, placement, valid, invalid reason); with ``member``, only clicks it sent or got."""
+    """Clicks with ``start <= clicked_at < end`` (aware UTC: a window's midnights in the
+    alliance's timezone, :class:`alliance.exchange.Window`) per (source member, target member,
+    placement, valid, invalid reason); with ``member``, only clicks it sent or got."""
     c = clicks.c
     keys = (c.source_member, c.target_member, c.placement, c.valid, c.invalid_reason)
     query = (

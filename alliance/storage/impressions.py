@@ -2,12 +2,15 @@
 
 A block served from cache costs a dict increment; the web app adds its counts to this table
 every half minute (and when it stops), so impressions never cost a write per request. Rows
-are incremented, so several web processes add up correctly.
+are incremented, so several web processes add up correctly. A row's ``day`` is the date in
+the alliance's timezone (as statements date their lines), so ``alliance exchange`` cuts its
+windows at the same midnights as statements.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, or_, select
 
@@ -15,12 +18,16 @@ from alliance.storage.repository import _insert
 from alliance.storage.schema import impressions
 
 ImpressionKey = tuple[str, str, str, str]
-"""(day, source member, placement, partner)."""
+"""(day in the alliance's timezone, source member, placement, partner)."""
 
 
-def add_impressions(conn: Connection, counts: Mapping[ImpressionKey, int]) -> None:
+def add_impressions(
+    conn: Connection, counts: Mapping[ImpressionKey, int], *, now: datetime | None = None
+) -> None:
+    """Add a flush of counts, stamping the rows it touched with when (``now``)."""
+    at = now or datetime.now(UTC)
     rows = [
-        {"day": d, "source_member": s, "placement": p, "partner": m, "cards": n}
+        {"day": d, "source_member": s, "placement": p, "partner": m, "cards": n, "flushed_at": at}
         for (d, s, p, m), n in counts.items()
         if n > 0
     ]
@@ -29,9 +36,17 @@ def add_impressions(conn: Connection, counts: Mapping[ImpressionKey, int]) -> No
     stmt = _insert(conn, impressions)
     stmt = stmt.on_conflict_do_update(
         index_elements=["day", "source_member", "placement", "partner"],
-        set_={"cards": impressions.c.cards + stmt.excluded.cards},
+        set_={
+            "cards": impressions.c.cards + stmt.excluded.cards,
+            "flushed_at": stmt.excluded.flushed_at,
+        },
     )
     conn.execute(stmt, rows)
+
+
+def last_flush(conn: Connection) -> datetime | None:
+    """When cards were last added to the database; None before the first flush."""
+    return conn.execute(select(func.max(impressions.c.flushed_at))).scalar()
 
 
 def impressions_between(

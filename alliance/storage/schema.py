@@ -255,11 +255,12 @@ products = Table(
 impressions = Table(
     "impressions",
     metadata,
-    Column("day", String(10), primary_key=True),  # UTC date
+    Column("day", String(10), primary_key=True),  # the alliance timezone's date
     Column("source_member", String(64), primary_key=True),  # whose page showed the block
     Column("placement", String(32), primary_key=True),
     Column("partner", String(64), primary_key=True),  # whose product card was shown
     Column("cards", BigInteger, nullable=False),
+    Column("flushed_at", UTCDateTime),  # when cards were last added (migration 0011)
 )
 
 
@@ -378,3 +379,112 @@ APPEND_ONLY = (
     "dispute_resolutions", "settlement_holds", "settlement_releases", "audit_log",
 )  # fmt: skip
 """Tables whose rows are never updated or deleted (triggers of migration 0007 refuse it)."""
+
+
+# -- the dashboard (migration 0008) -------------------------------------------------------
+# Sign-in tokens are kept only as the SHA-256 of the token (which is random, 256 bits): a
+# copy of the database signs nobody in. The rollups are what the dashboard's pages read
+# instead of the ledger; alliance.storage.dashboard_rollups refreshes them from watermarks.
+
+dashboard_tokens = Table(
+    "dashboard_tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # sha256 hex of the token
+    Column("role", String(8), nullable=False),  # member | admin
+    Column("member", String(64), nullable=False),  # "" for the admin
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Index(None, "member"),
+)
+
+dashboard_watermarks = Table(
+    "dashboard_watermarks",
+    metadata,
+    Column("source", String(16), primary_key=True),  # orders | ledger | clicks
+    Column("mark", UTCDateTime, nullable=False),  # rows before this are in the rollups
+)
+
+dashboard_customers = Table(
+    "dashboard_customers",
+    metadata,
+    Column("member", String(64), primary_key=True),
+    Column("customer_key", String(64), primary_key=True),  # the keyed hash, never an email
+    Column("first_sale_at", UTCDateTime, nullable=False),  # the customer's first order here
+    Column("first_referrer", String(64)),  # the partner that brought that first order
+)
+
+dashboard_pair_days = Table(
+    "dashboard_pair_days",
+    metadata,
+    Column("day", String(10), primary_key=True),  # in the alliance's timezone
+    Column("source_member", String(64), primary_key=True),  # who sent (the referrer)
+    Column("target_member", String(64), primary_key=True),  # who got (the seller)
+    Column("measure", String(16), primary_key=True),  # clicks | orders | revenue | commission
+    Column("value", BigInteger, nullable=False),  # a count, or minor units
+    Index(None, "target_member", "day"),
+    Index(None, "source_member", "day"),
+)
+
+dashboard_member_months = Table(
+    "dashboard_member_months",
+    metadata,
+    Column("member", String(64), primary_key=True),
+    Column("period", String(7), primary_key=True),  # YYYY-MM in the alliance's timezone
+    Column("measure", String(24), primary_key=True),  # alliance.dashboard_figures.Measure
+    Column("value", BigInteger, nullable=False),
+    Index(None, "period"),
+)
+
+Index("ix_clicks_target_member_clicked_at", clicks.c.target_member, clicks.c.clicked_at)
+Index("ix_orders_booked_at", orders.c.booked_at)  # what changed since the watermark
+Index("ix_orders_member_sale_at", orders.c.member, orders.c.sale_at)  # a member's months
+Index("ix_orders_member_customer_key", orders.c.member, orders.c.customer_key)  # first orders
+Index("ix_ledger_entries_booked_at", ledger_entries.c.booked_at)
+
+# -- store connections (migration 0009) ----------------------------------------------------
+# Stores connected the WooCommerce way (/wc-auth/v1/authorize). Keys and webhook secrets are
+# Fernet tokens (alliance.services.key_vault), never plain text.
+
+store_connections = Table(
+    "store_connections",
+    metadata,
+    Column("member", String(64), primary_key=True),
+    Column("store_url", String(500), nullable=False),  # the agreement's url when connected
+    Column("key_id", BigInteger, nullable=False),  # WooCommerce's id of the key (not secret)
+    Column("key_permissions", String(16), nullable=False),  # read_write
+    Column("consumer_key", Text, nullable=False),  # encrypted
+    Column("consumer_secret", Text, nullable=False),  # encrypted
+    Column("webhooks", Text, nullable=False),  # encrypted JSON: [{"id", "topic", "secret"}]
+    Column("connected_at", UTCDateTime, nullable=False),
+)
+
+connect_states = Table(
+    "connect_states",
+    metadata,
+    Column("nonce", String(32), primary_key=True),  # of the signed state sent to the store
+    Column("member", String(64), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),  # set once: a replayed state is refused
+)
+
+
+# -- group profiles (migration 0010, issue 16) ----------------------------------------------
+# The coarse facts a profile needs that the order snapshot does not already hold: which
+# categories the basket touched (resolved from the synced catalog when the order was booked)
+# and its value band. Region, customer_key, status and sale date stay in ``orders``.
+
+order_profiles = Table(
+    "order_profiles",
+    metadata,
+    Column("member", String(64), primary_key=True),
+    Column("external_id", String(64), primary_key=True),
+    Column("categories", String(500), nullable=False),  # sorted category slugs, space-separated
+    Column("value_band", String(16), nullable=False),  # alliance.profiles.VALUE_BANDS
+)
+Index(  # a member's customers over a window, read from the index alone (overlap, profiles)
+    "ix_orders_member_customer_sales",
+    orders.c.member,
+    orders.c.customer_key,
+    orders.c.sale_at,
+    orders.c.status,
+)

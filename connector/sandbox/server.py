@@ -39,15 +39,19 @@ from requests.structures import CaseInsensitiveDict
 
 from connector.sandbox import auth
 from connector.sandbox.auth import ApiKey
+from connector.sandbox.checkout import CHECKOUT_PATH, checkout_response
 from connector.sandbox.errors import RestError
 from connector.sandbox.faults import ERROR_STATUSES, Fault, FaultKind, FaultPlan, fault_answer
 from connector.sandbox.images import image_response
+from connector.sandbox.latency import LatencyModel
 from connector.sandbox.listing import ORDER_LIST_ARGS, options_document
 from connector.sandbox.params import params_from_pairs, without_secrets
 from connector.sandbox.response import JSON_TYPE, Response, json_response
 from connector.sandbox.routes import ROUTES, Api, match_route
 from connector.sandbox.state import SandboxState
 from connector.sandbox.tls import SandboxTls, make_tls
+from connector.sandbox.wc_auth import WcAuth
+from connector.sandbox.webhook_hub import WebhookHub
 
 __all__ = [  # the server's public names before routes, params and answers had modules of their own
     "JSON_TYPE",
@@ -83,6 +87,10 @@ class _Site:
     verbose: bool
     nonces: auth.NonceRegistry = field(default_factory=auth.NonceRegistry)
     mutation_rng: random.Random = field(default_factory=lambda: random.Random(0))
+    callback_verify: bool | str = True  # the CAs the store trusts when it calls an app
+    hub: WebhookHub | None = None  # /wc/v3/webhooks and deliveries (webhook_hub)
+    wc_auth: WcAuth | None = None  # /wc-auth/v1/authorize (wc_auth)
+    latency: LatencyModel | None = None  # a page of orders takes as long as on a real store
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -144,6 +152,10 @@ class _Handler(BaseHTTPRequestHandler):
         self, site: _Site, path: str, query: list[tuple[str, str]], body: bytes
     ) -> Response:
         rest_route = [v for k, v in query if k == "rest_route"]
+        if path.rstrip("/") == "/wc-auth/v1/authorize" and site.wc_auth is not None:
+            return site.wc_auth.authorize(query)
+        if path.rstrip("/") == CHECKOUT_PATH:  # a shopper's checkout (sandbox only)
+            return checkout_response(site.state, self.command, body)
         if path.startswith("/wp-json"):
             if site.rest_route_only:
                 return Response(404, _HTML_404, content_type="text/html; charset=UTF-8")
@@ -194,6 +206,13 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if outcome.error is not None:
             return json_response(outcome.error.status, outcome.error.body(), outcome.error.headers)
+        if site.hub is not None and route.split("/")[:4] == ["", "wc", "v3", "webhooks"]:
+            if outcome.key is None:
+                error = auth.anonymous_error(method, route != "/wc/v3/webhooks")
+                return json_response(error.status, error.body(), error.headers)
+            params = params_from_pairs([(k, v) for k, v in query if k != "rest_route"])
+            params.update(self._body_params(body, form))
+            return site.hub.route(method, route, params)
         handler, ids, single = match_route(route, method)
         if handler is None:
             return json_response(*_no_route())
@@ -202,6 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
             return json_response(error.status, error.body(), error.headers)
         params = params_from_pairs([(k, v) for k, v in query if k != "rest_route"])
         params.update(self._body_params(body, form))
+        if order_list and site.latency is not None:
+            site.latency.serve(_per_page(params))
         response = handler(api, *ids, params=params, route=route, query=query)
         return _with_late_faults(response, faults, site, order_list)
 
@@ -253,6 +274,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _per_page(params: Mapping[str, Any]) -> int:
+    """The page size a list request asks for (WordPress's default 10 when it is unreadable)."""
+    try:
+        return int(params.get("per_page", 10))
+    except (TypeError, ValueError):
+        return 10
 
 
 def _no_route() -> tuple[int, dict[str, Any]]:
@@ -339,7 +368,37 @@ class SandboxHandle:
     _thread: threading.Thread = field(repr=False)
     _stopped: bool = field(default=False, repr=False)
 
+    @property
+    def webhooks(self) -> WebhookHub:
+        """The store's webhooks and the deliveries made (``webhook_hub``)."""
+        hub = self._server.site.hub
+        assert hub is not None
+        return hub
+
+    @property
+    def latency(self) -> LatencyModel | None:
+        """The serving time of order pages (``connector.sandbox.latency``); None: at once."""
+        return self._server.site.latency
+
+    @latency.setter
+    def latency(self, model: LatencyModel | None) -> None:
+        self._server.site.latency = model
+
+    @property
+    def wc_auth(self) -> WcAuth:
+        """``/wc-auth/v1/authorize`` and the keys it granted (``wc_auth``)."""
+        granter = self._server.site.wc_auth
+        assert granter is not None
+        return granter
+
+    def trust_callbacks(self, verify: bool | str) -> None:
+        """The CA file (or True: the public CAs) the store checks apps' certificates with, when
+        it POSTs a key to a ``callback_url`` or delivers a webhook."""
+        self._server.site.callback_verify = verify
+
     def stop(self) -> None:
+        if self._server.site.hub is not None:
+            self._server.site.hub.stop()
         self._halt()
         if not self._stopped and self._server.tls is not None:
             self._server.tls.remove()
@@ -404,11 +463,15 @@ def start_sandbox(
     utc_offset_hours: int = 8,
     clock: Callable[[], datetime] | None = None,
     verbose: bool = False,
+    insecure_callbacks: bool = False,
+    latency: LatencyModel | None = None,
 ) -> SandboxHandle:
     """Start a sandbox store on a real socket (``port=0``: any free port) and return its handle.
 
     ``tls=True`` serves HTTPS with a fresh certificate for 127.0.0.1 and localhost; a
     :class:`SandboxTls` of one's own serves that one instead (another host, an expired one).
+    ``insecure_callbacks`` lets ``/wc-auth/v1/authorize`` call back over plain HTTP, which a
+    genuine store refuses (for the demo only).
     """
     plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
     api_keys = list(keys) if keys else [auth.generate_key()]
@@ -431,6 +494,10 @@ def start_sandbox(
         legacy=legacy_ignores_modified_after,
         verbose=verbose,
     )
+    site = server.site
+    site.hub = WebhookHub(state, home, lambda: site.callback_verify)
+    site.wc_auth = WcAuth(site.keys, lambda: site.callback_verify, insecure_callbacks)
+    site.latency = latency
     thread = _serve_in_thread(server)
     return SandboxHandle(
         url=url,

@@ -42,6 +42,7 @@ from connector.woocommerce.fields import (
     out_of_range,
     shown_safely,
 )
+from connector.woocommerce.records import meta_value
 
 MappedItem = Order | OrderDataError
 """What a batch mapping yields per input order: the order, or why it was refused."""
@@ -119,7 +120,7 @@ def _attribution(meta: list[Any]) -> AttributionFields:
         name = _ATTRIBUTION_KEYS[entry["key"]]
         if name in found:
             continue  # WooCommerce's get_meta() also answers the first entry
-        value = entry.get("value")
+        value = meta_value(entry.get("value"))  # typed records keep it raw until here
         if type(value) is int and -MAX_ID <= value <= MAX_ID:
             value = str(value)
         try:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
@@ -110,7 +111,12 @@ class WooCommerceStore:
         self._key = consumer_key
         self._secret = consumer_secret
         self._webhook_secret = webhook_secret
-        self.client = client or StoreClient(member, policy=policy, verify=verify)
+        self.client = client or StoreClient(
+            member, policy=policy, verify=verify, sleep=self._wait_to_retry
+        )
+        self.backoff_listener: Callable[[], None] | None = None
+        """Told, before the client waits to retry (429, 5xx, timeout), so a backfill that has
+        several pages in flight can slow down at once (:mod:`connector.backfill`)."""
 
     def spec(self) -> dict[str, Any]:
         """What it takes to open the same store in another process (keys included: never log)."""
@@ -134,6 +140,12 @@ class WooCommerceStore:
     @property
     def requests_sent(self) -> int:
         return self.client.requests_sent
+
+    def _wait_to_retry(self, seconds: float) -> None:
+        listener = self.backoff_listener
+        if listener is not None:
+            listener()
+        time.sleep(seconds)
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -198,6 +210,23 @@ class WooCommerceStore:
         if status:
             params["status"] = status
         return self._page("orders", params, page)
+
+    def list_orders_from(
+        self,
+        offset: int,
+        *,
+        modified_after: datetime | None,
+        per_page: int = PER_PAGE_MAX,
+        status: str | None = None,
+    ) -> Page:
+        """The orders at ``offset`` of the same listing as :meth:`list_orders` (WordPress's
+        ``offset`` replaces ``page``): a backfill asks for several of these at once."""
+        params: dict[str, Any] = {**_ORDER_LIST_ARGS, "per_page": per_page, "offset": offset}
+        if modified_after is not None:
+            params["modified_after"] = woo_date(modified_after)
+        if status:
+            params["status"] = status
+        return self._page("orders", params, 1 + offset // max(1, per_page))
 
     def get_order(self, order_id: int) -> Any:
         return self._request("GET", f"orders/{int(order_id)}").data

@@ -254,7 +254,7 @@ def test_a_misspelt_key_is_unknown_and_the_close_key_is_suggested(text: str) -> 
             "min_group_size = 10",
             "min_group_size = 1000000",
             "alliance.toml:14: alliance.min_group_size: min_group_size is 1000000; "
-            "write a whole number between 1 and 1000",
+            "write a whole number between 5 and 1000",
         ),
         (
             "holdback_days = 14",

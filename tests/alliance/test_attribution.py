@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from alliance.attribution import Evidence, IssuedCoupon, attribute
+from alliance.attribution import Attribution, Evidence, IssuedCoupon, attribute
 from alliance.clicks import Click
 from tests.factories import make_order, utc
 
@@ -133,3 +133,52 @@ def test_a_click_between_members_without_a_deal_attributes_nothing(agreement):
 
 def test_an_order_without_evidence_has_no_winner(agreement):
     assert run(make_order("wang", coupons=("summer-sale",)), agreement) is None
+
+
+@pytest.mark.parametrize(
+    ("delay", "counts"),
+    [(-timedelta(minutes=5), True), (-timedelta(minutes=5, seconds=1), False)],
+    ids=["exactly the clock skew", "a second more"],
+)
+def test_a_click_may_be_stamped_up_to_five_minutes_after_the_order(agreement, delay, counts):
+    order = make_order("wang", utm=via_click(), created=CLICK_AT + delay)
+    assert (run(order, agreement, clicks=[click()]) is not None) is counts
+
+
+def test_utm_values_are_read_as_a_storefront_may_spell_them(agreement):
+    """Stores and plugins pass ``utm_source`` in any case and with stray spaces: still ours."""
+    utm = via_click(" c1 ", utm_source=" Alliance ")
+    order = make_order("wang", utm=utm, created=CLICK_AT + timedelta(hours=1))
+    won = run(order, agreement, clicks=[click()])
+    assert (won.referrer, won.reference, won.deal_id) == ("li", "c1", "li-wang")
+    empty = make_order("wang", utm=via_click(""), created=CLICK_AT)
+    assert run(empty, agreement, clicks=[click(id="")]) is None
+
+
+def test_a_gift_coupon_never_pays_the_seller_itself_or_an_unknown_promotion(agreement):
+    """A gift coupon used at li (the promotion's own trigger member) or one naming a promotion
+    the agreement no longer has attributes nothing by itself: a referral coupon beside it
+    still counts."""
+    own = IssuedCoupon("gift-own", "newborn-gift-pack", "li")
+    assert run(make_order("li", coupons=("gift-own",)), agreement, gifts=[own]) is None
+    gone = IssuedCoupon("gift-old", "summer-2025", "wang")
+    order = make_order("wang", coupons=("gift-old", "LI-FRIENDS"))
+    won = run(order, agreement, gifts=[gone])
+    assert (won.referrer, won.evidence, won.reference) == (
+        "li",
+        Evidence.REFERRAL_COUPON,
+        "li-friends",
+    )
+
+
+def test_the_winning_evidence_names_seller_reference_and_deal(agreement):
+    """What an order row stores and a statement cites: who sold, which coupon or click, which
+    deal or promotion."""
+    gift = IssuedCoupon("gift-abc", "newborn-gift-pack", "wang")
+    by_gift = run(make_order("wang", coupons=("GIFT-ABC",)), agreement, gifts=[gift])
+    assert by_gift == Attribution(
+        "li", "wang", Evidence.GIFT_COUPON, "gift-abc", "newborn-gift-pack"
+    )
+    order = make_order("wang", utm=via_click(), created=CLICK_AT + timedelta(hours=2))
+    by_click = run(order, agreement, clicks=[click()])
+    assert by_click == Attribution("li", "wang", Evidence.CLICK, "c1", "li-wang")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 from decimal import Decimal
+from hashlib import blake2b
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from alliance.clicks import Click
-from alliance.services.booking import book_clicks, book_orders
+from alliance.services.booking import book_clicks, book_orders, stored_digests
 from alliance.services.reporting import close_period, member_statement, period_balances
 from alliance.storage import repository as repo
 from alliance.storage.schema import gift_coupons, ledger_entries, metadata, orders
@@ -212,3 +214,67 @@ def test_the_same_orders_produce_the_same_entry_ids_on_any_database(
     assert sqlite_rows == postgres_rows
     # 10.00; then 50.00 of 123.00 refunded: base 100.00 x 73/123 = 59.35, 10% = 5.935 -> 5.94
     assert sorted(r[2] for r in sqlite_rows) == [-406, 1000]
+
+
+def test_every_paid_click_of_a_batch_is_booked_under_its_lasting_entry_id(engine, agreement):
+    """The click writer books clicks in batches: each valid one earns its 0.50. An entry's id
+    is derived from the click and the fixed revision "click", so a click re-delivered after
+    an upgrade still finds its entry and is never paid twice."""
+    first = Click("clk-7", "li", "zhao", "li-zhao", T0)
+    second = Click("clk-8", "li", "zhao", "li-zhao", T0 + timedelta(minutes=1))
+    assert book_clicks(engine, agreement, [first, second]) == 2
+    with engine.connect() as conn:
+        stored = conn.execute(select(ledger_entries.c.id, ledger_entries.c.revision)).all()
+    expected = {
+        blake2b(f"click|click:{c}|click|li-zhao|zhao|li|CNY".encode(), digest_size=12).hexdigest()
+        for c in ("clk-7", "clk-8")
+    }
+    assert {row.id for row in stored} == expected
+    assert {row.revision for row in stored} == {"click"}
+    (balance,) = period_balances(engine, "2026-12")
+    assert (balance.payer, balance.payee, balance.amount) == ("zhao", "li", Decimal("1.00"))
+
+
+def test_what_a_booking_run_reports_adds_up_over_its_batches(engine, agreement):
+    """The counts ``import-orders`` and the sync print: seen, applied, unchanged, attributed,
+    booked and refused, summed over every batch; a refused order stops nothing after it."""
+    usd = make_order("wang", "40", currency="USD", number="1040")
+    newest = rev(5, id="41")
+    batch = [
+        usd,
+        rev(0, id="43"),  # after the refused one, in the same batch
+        newest,
+        rev(0, id="41"),  # an older revision after the newest: unchanged
+        rev(0, id="42", coupon="none"),  # no partner sent it
+    ]
+    result = book_orders(engine, agreement, batch, batch_size=2, now=T0)
+    assert (result.orders_seen, result.orders_applied, result.orders_unchanged) == (5, 3, 1)
+    assert (result.attributed, result.entries_booked) == (2, 2)
+    (refused,) = result.rejected
+    assert str(refused) == (
+        "order #1040 (id 40) at wang: currency: USD is not the alliance currency CNY; "
+        "the agreement settles in one currency"
+    )
+    assert net(engine, "wang/43") == {("li-wang", "wang", "li", "CNY"): Decimal("10.00")}
+    again = book_orders(engine, agreement, batch, batch_size=10, now=T0)
+    assert (again.orders_applied, again.orders_unchanged, again.entries_booked) == (0, 4, 0)
+
+
+def test_the_stored_digests_are_those_of_the_member_asked_about(engine, agreement):
+    order = dataclasses.replace(rev(0, id="44"), source_digest="digest-44")
+    book_orders(engine, agreement, [order], now=T0)
+    with engine.connect() as conn:
+        assert stored_digests(conn, "wang", ["44", "45"]) == {"44": "digest-44"}
+        assert stored_digests(conn, "li", ["44"]) == {}
+        assert stored_digests(conn, "wang", []) == {}
+
+
+def test_in_one_batch_the_newest_revision_wins_whatever_comes_after_it(engine, agreement):
+    cancelled, paid = rev(5, id="46", status="cancelled"), rev(0, id="46")
+    assert book_orders(engine, agreement, [cancelled, paid], now=T0).orders_applied == 1
+    assert net(engine, "wang/46") == {}  # the cancellation is the newest: nothing is owed
+
+
+def test_every_attributed_order_of_a_batch_is_counted(engine, agreement):
+    result = book_orders(engine, agreement, [rev(0, id="47"), rev(0, id="48")], now=T0)
+    assert (result.attributed, result.entries_booked) == (2, 2)

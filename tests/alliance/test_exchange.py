@@ -14,6 +14,7 @@ from alliance.exchange import (
     Flow,
     Window,
     build_exchange,
+    day_in,
 )
 from tests.factories import utc
 
@@ -152,3 +153,20 @@ def test_totals_add_up_and_no_card_or_click_is_lost_or_counted_twice(cards, clic
     assert sum(m.received.cards for m in view.members) == shown
     assert sum(m.given.valid_clicks for m in view.members) == valid
     assert sum(m.received.invalid_clicks for m in view.members) == invalid
+
+
+def test_in_the_alliances_timezone_a_window_starts_and_ends_at_its_midnights():
+    december = Window.of_period("2026-12", "Asia/Shanghai")
+    assert december.start == utc(2026, 11, 30, 16)  # 00:00 on 1 December in Shanghai
+    assert december.end == utc(2026, 12, 31, 16)
+    day = Window.chosen(
+        None,
+        date(2026, 12, 3),
+        date(2026, 12, 3),
+        today=date(2026, 12, 9),
+        timezone="Asia/Shanghai",
+    )
+    assert (day.start, day.end) == (utc(2026, 12, 2, 16), utc(2026, 12, 3, 16))
+    late = utc(2026, 12, 31, 17)  # 01:00 on 1 January there: January's, not December's
+    assert day_in(late, "Asia/Shanghai") == date(2027, 1, 1)
+    assert day_in(late, "UTC") == date(2026, 12, 31)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from alliance.clicks import Click
 from alliance.exchange import Window, build_exchange
 from alliance.storage.click_counts import clicks_counted
-from alliance.storage.impressions import add_impressions, cards_shown
+from alliance.storage.impressions import add_impressions, cards_shown, last_flush
 from alliance.storage.repository import insert_clicks
 from tests.factories import utc
 
@@ -106,3 +106,13 @@ def test_an_empty_database_has_nothing_to_count(engine: Engine):
     with engine.connect() as conn:
         assert cards_shown(conn, "2026-12-01", "2026-12-31") == {}
         assert clicks_counted(conn, DECEMBER.start, DECEMBER.end) == {}
+
+
+def test_the_last_flush_is_when_cards_were_last_added(engine: Engine) -> None:
+    with engine.begin() as conn:
+        assert last_flush(conn) is None
+        add_impressions(conn, {("2026-12-01", "li", "cart", "wang"): 3}, now=utc(2026, 12, 1, 8))
+        add_impressions(conn, {("2026-12-01", "li", "cart", "wang"): 2}, now=utc(2026, 12, 1, 9))
+        add_impressions(conn, {("2026-12-02", "wang", "cart", "li"): 0}, now=utc(2026, 12, 2))
+        assert last_flush(conn) == utc(2026, 12, 1, 9)  # an empty flush writes nothing
+        assert cards_shown(conn, "2026-12-01", "2026-12-01", None) == {("li", "wang", "cart"): 5}

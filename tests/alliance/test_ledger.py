@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from alliance.attribution import attribute
-from alliance.commission import order_targets
+from alliance.commission import Target, order_targets
 from alliance.ledger import EntryKind, EntryStatus, Fact, SourceKind, entry_status, plan_entries
 from tests.factories import make_order, utc
 
@@ -202,3 +202,24 @@ def test_two_revisions_of_the_same_second_are_ordered_by_the_orders_lifecycle(ag
         for order in sequence:
             book.apply(order)
         assert book.net() == {}  # the cancellation wins whichever arrives first
+
+
+def test_a_deal_already_carried_in_full_does_not_stop_the_next_deal_being_booked():
+    """One fact, two amounts: the first (in key order) is booked already, the second is new;
+    only the second is appended, as an accrual."""
+    fact = Fact(SourceKind.ORDER, "wang/9", "r2", T0, "wang#9")
+    carried = Target("a-deal", "wang", "li", "CNY", Decimal("10.00"))
+    new = Target("b-deal", "wang", "zhang", "CNY", Decimal("4.00"))
+    (entry,) = plan_entries(
+        fact,
+        [carried, new],
+        {carried.key: Decimal("10.00")},
+        timezone="Asia/Shanghai",
+        closed_periods=frozenset(),
+        agreement_version="v1",
+    )
+    assert (entry.deal_id, entry.kind, entry.amount) == (
+        "b-deal",
+        EntryKind.ACCRUAL,
+        Decimal("4.00"),
+    )

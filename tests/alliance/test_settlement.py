@@ -25,7 +25,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from alliance.attribution import attribute
@@ -293,6 +293,29 @@ def test_settlement_tables_refuse_to_change_or_lose_a_row(booked, agreement, tab
     assert rows(booked, table) > 0
 
 
+def closing_lock(statement: str) -> bool:
+    """The statement :func:`lock_for_closing` takes the period lock with, on either database."""
+    return "pg_advisory_xact_lock(" in statement or statement.startswith("UPDATE periods")
+
+
+def until_waiting(booker) -> bool:
+    """On PostgreSQL, wait until a session waits for the advisory lock the booker holds; on
+    SQLite the booker holds the one write lock, which the settlement's first write needs."""
+    if booker.dialect.name != "postgresql":
+        return True
+    query = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with booker.engine.connect() as conn:
+            if conn.execute(query).scalar_one():
+                return True
+        time.sleep(0.01)
+    return False
+
+
 def test_a_booking_in_flight_is_waited_for_so_its_entry_is_settled(booked, agreement):
     """The booking holds the period lock between reading the closed periods and committing;
     a settlement that starts meanwhile waits for it, and counts what it booked."""
@@ -307,8 +330,19 @@ def test_a_booking_in_flight_is_waited_for_so_its_entry_is_settled(booked, agree
             result["s"] = settle(booked, agreement, "2026-11", now=SETTLE, actor=ME).settlement
 
         worker = threading.Thread(target=settling)
-        worker.start()
-        time.sleep(1.0)
+        asks = threading.Event()
+
+        def spot(conn, cursor, statement, *args) -> None:  # the settling thread's lock request
+            if threading.current_thread() is worker and closing_lock(statement):
+                asks.set()
+
+        event.listen(booked, "before_cursor_execute", spot)
+        try:
+            worker.start()
+            assert asks.wait(30), "the settlement never asked for the period lock"
+            assert until_waiting(booker), "the settlement did not wait for the booking's lock"
+        finally:
+            event.remove(booked, "before_cursor_execute", spot)
         assert worker.is_alive()  # waiting for the booking
         fact = Fact(SourceKind.ORDER, late.ref, late.revision, late.sale_date, "wang#11")
         coupons = agreement.referral_coupon_index()

@@ -72,7 +72,7 @@ def test_the_html_cites_every_line_the_totals_and_the_transfers(engine, agreemen
     with engine.connect() as conn:
         ids = {e.id for e in repo.entries_in_period(conn, "2026-11")}
     assert all(any(entry in row for entry in ids) for row in rows)  # each cites its entry
-    assert "earned 111.76" in html and "net 111.76 CNY" in html
+    assert "you receive 111.76" in html and "net: you receive 111.76 CNY" in html
     assert settled.transfers[0].id in html and "paid 2026-12-15, reference ICBC-7" in html
     assert "Transfers are due by 2026-12-25" in html
 
@@ -93,7 +93,7 @@ def test_a_disputed_line_is_marked_and_left_out_of_the_totals(engine, agreement)
     html = html_of(engine, agreement)
     (held,) = re.findall(r'<tr class="held">.*?</tr>', html)
     assert "disputed" in held and entry.id in held
-    assert "net 91.76 CNY" in html and "not in the totals): 20.00 CNY" in html
+    assert "net: you receive 91.76 CNY" in html and "not in the totals): 20.00 CNY" in html
 
 
 def test_streaming_in_small_chunks_renders_the_same_document(engine, agreement, monkeypatch):
@@ -154,6 +154,18 @@ def test_a_clawback_streams_with_the_history_from_its_closed_month(engine, agree
     html = "".join(statement_html(engine, agreement, "li", "2026-12", as_of=utc(2026, 12, 21)))
     (row,) = re.findall(r"<tr><td class=\"nowrap\">2026-11-06</td>.*?</tr>", html)
     assert "clawback (refund after 2026-11 closed)" in row and "-20.00" in row
-    assert "clawed back" in row and "net -20.00 CNY" in html
+    assert "clawed back" in row and "net: you pay 20.00 CNY" in html
     november = "".join(statement_html(engine, agreement, "li", "2026-11", as_of=SETTLE))
     assert november.count("clawed back</td>") == 1  # the sale it took back, in its own month
+
+
+def test_payable_now_leaves_out_the_lines_still_in_their_holdback(engine, agreement):
+    book(engine, agreement)
+    early = SOLD + timedelta(days=5)  # every line is still pending then
+    html = "".join(statement_html(engine, agreement, "li", "2026-11", as_of=early))
+    assert "net: you receive 111.76 CNY" in html  # all three lines, pending or not
+    payable = re.search(r"<td>payable now \(pending lines left out\)</td>(.*?)</tr>", html)[1]
+    assert "you receive 0.00" in payable and "net: nothing either way (0.00) CNY" in payable
+    later = html_of(engine, agreement)  # at SETTLE: every line approved
+    settled = re.search(r"<td>payable now \(pending lines left out\)</td>(.*?)</tr>", later)[1]
+    assert "net: you receive 111.76 CNY" in settled

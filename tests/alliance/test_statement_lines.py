@@ -99,11 +99,21 @@ def test_a_refund_and_a_cancellation_show_what_they_take_back(engine, agreement)
 
     table = statement_table(statement).splitlines()
     assert re.split(r"\s{2,}", table[2]) == [
-        "date", "order", "deal", "counterparty", "reason", "base", "amount", "status"
+        "date", "order", "deal", "counterparty", "reason", "base", "you receive", "you pay",
+        "status",
     ]  # fmt: skip
     assert re.split(r"\s{2,}", table[5]) == [
-        "2026-12-05", "wang#7", "li-wang", "wang", "partial refund", "-20.00", "-2.00", "reversed"
-    ]  # fmt: skip
+        "2026-12-05",
+        "wang#7",
+        "li-wang",
+        "wang",
+        "partial refund",
+        "-20.00",
+        "-2.00",
+        "reversed",
+    ]  # fmt: skip  (li earned it: the amount is under "you receive", "you pay" is empty)
+    right = table[2].index("you receive") + len("you receive")  # amounts are right-aligned
+    assert table[5].index("-2.00") + len("-2.00") == right
 
 
 @pytest.mark.parametrize(
@@ -136,6 +146,8 @@ def test_a_clawback_after_the_period_closed_still_says_why(engine, agreement):
         ("clawback", "clawback (refund after 2026-12 closed)", D("-80.00"), D("-8.00")),
     ]
     assert {ln.status for ln in statement.lines} == {"clawed back"}  # nothing of #7 stands
+    table = statement_table(statement)  # a clawback is final: payable now, not pending
+    assert "payable now (pending lines left out): you receive -10.00   you pay 0.00" in table
 
 
 def test_a_per_order_fee_has_no_base_to_change(engine, agreement):
@@ -159,3 +171,27 @@ def test_the_order_revision_is_read_back_as_written(status, refunded):
     order = make_order("wang", "7", status=status, refunded=refunded)
     assert revision_facts(order.revision) == (OrderStatus(status), Decimal(refunded))
     assert revision_facts("click") is None
+
+
+def test_the_table_says_who_pays_when_lines_approve_and_what_is_payable_now(engine, agreement):
+    book(engine, agreement, rev(0))  # wang's sale on li's referral: wang pays li 10.00
+    book(engine, agreement, make_order("wang", "8", coupons=("LI-FRIENDS",), modified=T0))
+    for member, column in (("li", "you receive"), ("wang", "you pay")):
+        statement = member_statement(engine, agreement, member, "2026-12", as_of=SOON)
+        (sale, _), table = statement.lines, statement_table(statement).splitlines()
+        assert sale.approves_on == "2026-12-19"  # 10:00 on 5 December there, plus 14 days
+        header, row = table[2], table[4]
+        end = header.index(column) + len(column)
+        assert row[end - len("10.00") : end] == "10.00" and "-10.00" not in row
+        assert row.endswith("pending until 2026-12-19")
+        assert json.loads(statement_json(statement))["lines"][0]["approves_on"] == "2026-12-19"
+    li = statement_table(member_statement(engine, agreement, "li", "2026-12", as_of=SOON))
+    assert "you receive 20.00   you pay 0.00   net: you receive 20.00 CNY" in li
+    assert "payable now (pending lines left out): you receive 0.00" in li
+    wang = statement_table(member_statement(engine, agreement, "wang", "2026-12", as_of=LATER))
+    assert "you receive 0.00   you pay 20.00   net: you pay 20.00 CNY" in wang
+    assert (
+        "payable now (pending lines left out): you receive 0.00   you pay 20.00   net: you pay"
+        in wang
+    )
+    assert "pending until" not in wang  # every line approved by now

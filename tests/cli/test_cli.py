@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -274,7 +275,15 @@ def test_statement_csv_and_table_show_the_same_line(cli, tmp_path):
         ("wang#11", "10.00", "pending")
     ]
     table = cli("statement", "-m", "li", "-p", "2026-12", "--as-of", "2026-12-04").output
-    assert "wang#11" in table and "earned 10.00" in table and "net 10.00 CNY" in table
+    assert "wang#11" in table and "pending until 2026-12-17" in table  # 14 days' holdback
+    assert "you receive 10.00   you pay 0.00   net: you receive 10.00 CNY" in table
+    assert (  # nothing is approved yet: nothing is payable
+        "payable now (pending lines left out): you receive 0.00   you pay 0.00   "
+        "net: nothing either way (0.00) CNY"
+    ) in table
+    later = cli("statement", "-m", "li", "-p", "2026-12", "--as-of", "2026-12-18").output
+    assert "payable now (pending lines left out): you receive 10.00" in later
+    assert "approved" in later and "pending until" not in later
 
 
 def test_statement_shows_a_partial_refund_as_the_change_it_made(cli, tmp_path):
@@ -303,7 +312,9 @@ def test_statement_shows_a_partial_refund_as_the_change_it_made(cli, tmp_path):
         ("reversal", "partial refund", "-20.00", "80.00", "-2.00", "pending"),
     ]
     table = cli("statement", "-m", "li", "-p", "2026-12", "--as-of", "2026-12-04").output
-    assert "partial refund  -20.00   -2.00  pending" in table and "reversal" not in table
+    assert re.search(r"partial refund\s+-20\.00\s+-2\.00\s+pending until 2026-12-17", table)
+    assert "reversal" not in table
+    assert "net: you receive 8.00 CNY" in table
 
 
 def test_statement_rejects_a_bad_period_as_a_usage_error(cli):

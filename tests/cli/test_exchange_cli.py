@@ -96,12 +96,13 @@ def test_a_range_of_days_leaves_out_the_days_around_it(cli, database):
     assert json.loads(inside.output)["members"][0]["totals"]["given"]["cards"] == 1200
     after = cli("--from", "2026-12-04", "--to", "2026-12-31")
     assert after.exit_code == 0
-    assert after.output.strip() == (
-        "Nothing shown or clicked between 2026-12-04 and 2026-12-31 yet (UTC days)."
+    assert after.output.startswith(
+        "Nothing shown or clicked between 2026-12-04 and 2026-12-31 yet (days in Asia/Shanghai)"
     )
 
 
-def test_an_empty_period_says_there_is_nothing_yet_and_succeeds(cli):
+def test_an_empty_period_says_there_is_nothing_yet_and_succeeds(cli, database):
+    open_database(database).dispose()  # a ledger with nothing in it (none at all is refused)
     result = cli("--member", "zhao", "--period", "2026-11")
     assert result.exit_code == 0
     assert "Nothing shown or clicked for zhao between 2026-11-01 and 2026-11-30 yet" in (
@@ -122,3 +123,16 @@ def test_a_period_and_a_range_of_days_together_are_refused(cli):
     assert backwards.exit_code == 2 and "before it starts" in backwards.output
     bad = cli("--period", "December")
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+
+
+def test_a_click_after_midnight_in_shanghai_counts_on_the_alliances_day(cli, database):
+    """01:00 on 1 December in Asia/Shanghai is still 30 November in UTC: the member's
+    December (as its statement dates it) holds the click, November does not."""
+    seed(database, datetime(2026, 11, 30, 17, 0, tzinfo=UTC))  # impressions on "2026-11-30"
+    december = json.loads(cli("--member", "li", "--period", "2026-12", "--format", "json").output)
+    november = json.loads(cli("--member", "li", "--period", "2026-11", "--format", "json").output)
+    assert december["days"] == "Asia/Shanghai"
+    assert december["members"][0]["totals"]["given"]["valid_clicks"] == 30
+    assert november["members"][0]["totals"]["given"]["valid_clicks"] == 0
+    first = cli("--member", "li", "--from", "2026-12-01", "--to", "2026-12-01", "--format", "json")
+    assert json.loads(first.output)["members"][0]["totals"]["received"]["valid_clicks"] == 12

@@ -250,7 +250,7 @@ def test_a_statement_as_html_cites_every_line_and_the_transfers_that_settle_it(c
     assert "Refined Parenting Alliance" in html and "Li&#39;s Organic Baby Clothes" in html
     for cited in ("wang#1", ">10%<", ">8%<", "li-wang", "wang-li", "1018.40", "101.84", "-27.45"):
         assert cited in html
-    assert "net 94.39 CNY" in html
+    assert "net: you receive 94.39 CNY" in html
     assert "Transfers that settle the period" in html and PERIOD + "-" in html
     assert "@example" not in html and "k" * 64 not in html  # no customer data, no customer key
     zhang = cli("statement", "-m", "zhang", "-p", PERIOD, "--format", "html").stdout

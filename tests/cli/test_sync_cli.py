@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -225,3 +226,22 @@ def test_a_failed_sync_says_its_error_once(four) -> None:
     said = done.stdout + done.stderr
     assert said.count("Invalid signature") == 1, said
     assert "zhao: FAILED: GET orders: HTTP 401" in said and "sync stopped" not in said
+
+
+def test_a_row_holds_the_latest_error_only_and_needs_attention_is_not_healthy(four) -> None:
+    wrong = generate_key().consumer_secret
+    assert four("sync", "--member", "zhao", ZHAO_WC_SECRET=wrong).exit_code == 1
+    unset = four("members", ZHAO_WC_KEY="")  # the key is gone now: that is the latest error
+    zhao = rows(unset.output)["zhao"]
+    assert zhao[-1].startswith("ZHAO_WC_KEY is not set")
+    assert "earlier sync" not in zhao[-1] and "HTTP 401" not in zhao[-1]
+    header = re.split(r"\s{2,}", unset.output.splitlines()[0].strip())
+    assert "since sync" in header and "lag" not in header
+    keyless = four("members", "--format", "json", ZHAO_WC_KEY="")
+    failing = {m["member"]: m for m in json.loads(keyless.output)}
+    fixed = {m["member"]: m for m in json.loads(four("members", "--format", "json").output)}
+    for report in (failing, fixed):
+        assert all(m["needs_attention"] is (not m["healthy"]) for m in report.values())
+    assert failing["zhao"]["needs_attention"] and not fixed["zhao"]["needs_attention"]
+    assert fixed["zhao"]["last_sync_needs_attention"]  # what the failed sync recorded
+    assert fixed["zhao"]["since_last_success_seconds"] is None  # zhao never synced

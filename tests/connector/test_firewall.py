@@ -91,6 +91,8 @@ def test_sqlite_file_and_logs_hold_no_personal_data(
     sync_leaky_store(sqlite_engine, agreement, caplog)
     with sqlite_engine.connect() as conn:  # the customer is there only as a keyed hash
         keys = {row[0] for row in conn.execute(text("SELECT customer_key FROM orders"))}
+        profiles = conn.execute(text("SELECT count(*) FROM order_profiles")).scalar_one()
+    assert profiles >= len(TAGS) - 1  # group profiles (issue 16) were written, and searched
     assert customer_key(SECRET.encode(), distinctive_customer(TAGS[0])["email"]) in keys
     sqlite_engine.dispose()
     files = sorted(tmp_path.glob("alliance.db*"))
@@ -113,6 +115,7 @@ def test_postgresql_tables_and_logs_hold_no_personal_data(postgres_engine, agree
             rows = conn.execute(text(f'SELECT row_to_json(t)::text FROM "{table}" t')).scalars()
             dump += list(rows)
     assert len(dump) > len(TAGS)  # orders, ledger entries, sync state, quarantine...
+    assert any('"value_band"' in row for row in dump)  # group profiles (issue 16) too
     assert_no_personal_data("\n".join(dump), "PostgreSQL")
     assert_the_sync_logged(caplog)
     assert_no_personal_data(caplog.text, "the logs")
@@ -145,3 +148,16 @@ def test_keys_and_signatures_never_reach_the_logs(caplog) -> None:
     assert "oauth_signature=" not in caplog.text.replace("oauth_signature=***", "")
     assert signatures  # the sandbox's own request log keeps no secrets either
     assert all("oauth_signature" not in q and "consumer_secret" not in q for q in signatures)
+
+
+def test_a_profile_keeps_the_region_as_country_and_state_only() -> None:
+    """Group profiles (issue 16) read the region from the order: never city, postcode, street."""
+    from connector.woocommerce.mapping import map_order
+
+    customer = distinctive_customer("Qz9Leak")
+    raw = woo_order(77, customer=customer, created=BASE)
+    order = map_order(raw, member="li", secret=SECRET.encode(), now=BASE)
+    kept = repr(order)
+    assert (order.country, order.state) == ("CN", "CN10")
+    for field in ("city", "postcode", "address_1", "address_2", "first_name", "email"):
+        assert customer[field] not in kept

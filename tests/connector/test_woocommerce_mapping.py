@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,8 @@ import pytest
 from alliance.errors import OrderDataError
 from alliance.orders import AttributionFields, Order, OrderLine, OrderStatus
 from connector.fixtures.orders import PERSONAL_STRINGS, distinctive_customer, woo_order
-from connector.woocommerce.mapping import describe_order, map_order
+from connector.woocommerce.fields import MAX_ID
+from connector.woocommerce.mapping import describe_order, map_order, map_orders
 
 SECRET = b"alliance-test-secret"
 CREATED = datetime(2026, 12, 1, 2, 3, 4, tzinfo=UTC)
@@ -447,3 +448,85 @@ def test_trailing_zeros_beyond_the_minor_unit_are_exact_and_accepted() -> None:
     raw = full_order()
     raw["total"] = raw["total"] + "0"
     assert mapped_at(raw).total == Decimal(raw["total"])
+
+
+# -- batches, limits and messages, exactly (mutation testing: issue 19) ------------------------
+
+
+def _order(order_id: int, **overrides: Any) -> dict[str, Any]:
+    return woo_order(order_id, status="completed", created=CREATED, **overrides)
+
+
+def test_a_batch_records_the_source_digest_of_each_order_it_names() -> None:
+    """The digest is what lets a re-delivered, unchanged order be skipped before mapping; an
+    order the mapping has no digest for carries none (never another order's)."""
+    page = [_order(1), _order(2001), _order(MAX_ID), _order(77), ["not", "an", "order"]]
+    digests = {"1": "d-one", "2001": "d-2001", str(MAX_ID): "d-max", "None": "d-none"}
+    first, second, largest, unnamed, broken = map_orders(
+        page, member="wang", secret=SECRET, digests=digests, now=NOW
+    )
+    assert isinstance(first, Order) and first.source_digest == "d-one"
+    assert isinstance(second, Order) and second.source_digest == "d-2001"
+    assert isinstance(largest, Order) and largest.source_digest == "d-max"
+    assert isinstance(unnamed, Order) and unnamed.source_digest == ""
+    assert isinstance(broken, OrderDataError) and broken.order == "at index 4"
+    plain = map_orders([_order(2001)], member="wang", secret=SECRET, now=NOW)
+    assert [o.source_digest for o in plain] == [""]  # type: ignore[union-attr]
+
+
+def test_a_batch_judges_dates_against_the_clock_it_is_given() -> None:
+    """A replay of an old page with ``now`` in the past refuses what was then in the future,
+    whatever today's date is."""
+    then = CREATED - timedelta(days=2)
+    (result,) = map_orders([_order(2001)], member="wang", secret=SECRET, now=then)
+    assert isinstance(result, OrderDataError) and result.field == "date_created_gmt"
+    assert "is in the future (now is 2026-11-29T02:03:04 UTC)" in result.message
+    (today,) = map_orders([_order(2001)], member="wang", secret=SECRET)
+    assert isinstance(today, Order)  # without a clock, the current time: December 2026 passed
+
+
+TOO_LARGE = (
+    "is too large: 100,000,000,000,000 or more, more than any order is worth; "
+    "check the order's amounts in the store"
+)
+DECIMALS = (
+    "has 3 decimal places; CNY has 2: set the store's number of decimals to match "
+    "(WooCommerce > Settings > General > Currency options)"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "message"),
+    [
+        ("total", "100000000000000.00", "total", TOO_LARGE),  # exactly the limit: refused
+        ("total", "217.905", "total", DECIMALS),
+        ("line_items.0.total", "50.005", "line_items[0].total", DECIMALS),
+    ],
+)
+def test_an_amount_the_ledger_cannot_keep_is_refused_saying_what_to_fix(
+    path: str, value: str, field: str, message: str
+) -> None:
+    raw = _order(2001)
+    *parents, last = path.split(".")
+    target: Any = raw
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[int(last) if last.isdigit() else last] = value
+    error = refused_at(raw)
+    assert (error.field, error.message) == (field, message)
+
+
+def test_just_below_the_limit_is_kept_exactly() -> None:
+    raw = _order(2001)
+    raw["total"] = "99999999999999.99"
+    mapped = map_order(raw, member="wang", secret=SECRET, now=NOW)
+    assert mapped.total == Decimal("99999999999999.99")
+
+
+def test_parts_that_each_fit_but_not_their_sum_name_the_sum() -> None:
+    """Two lines of 60 trillion each are storable; their 120 trillion is not."""
+    raw = _order(2001, lines=[(101, "A", 1, Decimal("60000000000000")), (205, "B", 1, Decimal(1))])
+    raw["line_items"][1]["total"] = raw["line_items"][1]["subtotal"] = "60000000000000.00"
+    error = refused_at(raw)
+    assert error.field == "line_items"
+    assert error.message == f"the sum of every total {TOO_LARGE}"

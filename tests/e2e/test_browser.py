@@ -40,7 +40,7 @@ from tests.widgets.test_app import Server
 from tests.widgets.test_redirect import test_settings
 from widgets.app import create_app
 from widgets.order_refs import order_ref
-from widgets.snippet import iframe_snippet
+from widgets.snippet import SnippetMode, snippet
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
@@ -427,7 +427,7 @@ def test_under_a_strict_csp_the_block_is_styled_in_every_mode_with_no_violation(
             assert pasted.status_code == 200
             page_html = STRICT_PAGE.format(
                 app=app_url,
-                iframe=iframe_snippet(app_url, "li", "product", "single"),
+                iframe=snippet(app_url, "li", "product", variant="single", mode=SnippetMode.IFRAME),
                 html=pasted.text,
             )
             shop.files = {

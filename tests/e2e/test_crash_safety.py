@@ -6,17 +6,19 @@ those of a run nobody interrupted, entry for entry."""
 from __future__ import annotations
 
 import random
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from redis import Redis
 from rq import Queue
 from rq.registry import FailedJobRegistry, StartedJobRegistry
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from alliance.agreement.parse import load_agreement
@@ -24,6 +26,8 @@ from alliance.services import giftpacks
 from alliance.settings import Settings
 from alliance.storage.database import open_database
 from alliance.storage.schema import sync_state
+from connector.sandbox.latency import TWO_CORE, LatencyModel
+from connector.sandbox.server import SandboxHandle
 from connector.sync import sync_member
 from connector.woocommerce.store import WooCommerceStore
 from tests.conftest import SECRET
@@ -127,11 +131,26 @@ def uninterrupted_run(alliance: Alliance, database_url: str) -> Outcome:
     return outcome(database_url)
 
 
+def after_commits(
+    process: subprocess.Popen[bytes], database_url: str, commits: int, workers: Workers
+) -> None:
+    """Return just after the worker committed ``commits`` more pages of orders (or ended)."""
+    seen = sum(order_counts(database_url).values())
+    deadline = time.monotonic() + 60
+    while commits and process.poll() is None:
+        assert time.monotonic() < deadline, f"no page committed:\n{workers.tail()}"
+        now = sum(order_counts(database_url).values())
+        if now != seen:
+            seen, commits = now, commits - 1
+        time.sleep(0.005)  # a page takes 80 ms (SLOW_PAGES): polled, not waited for
+
+
 def killed_runs(
     workers: Workers, redis: Redis, members: list[str], database_url: str, rng: random.Random
 ) -> list[Kill]:
-    """Start a burst worker on freshly queued syncs, kill it a random while into its work,
-    and again, until ``KILLS`` kills landed; a worker that finished first counts none."""
+    """Start a burst worker on freshly queued syncs, kill it just after its first to fourth
+    page commit (drawn by ``rng``), and again, until ``KILLS`` kills landed; a worker that
+    finished first counts none."""
     kills: list[Kill] = []
     for _attempt in range(4 * KILLS):
         if len(kills) == KILLS:
@@ -142,7 +161,7 @@ def killed_runs(
         while process.poll() is None and not someone_syncs(redis, members):
             assert time.monotonic() < deadline, f"the worker never started:\n{workers.tail()}"
             time.sleep(0.01)
-        time.sleep(rng.uniform(0.05, 0.9))
+        after_commits(process, database_url, rng.randint(1, 4), workers)
         syncing = [m for m in members if MemberLock(redis, m).holder() is not None]
         if process.poll() is not None:
             assert process.returncode == 0, workers.tail()
@@ -230,6 +249,65 @@ def test_a_kill_between_a_page_and_its_quarantine_write_loses_no_quarantined_ord
     assert resumed.differences(reference) == []
 
 
+# -- a concurrent backfill ---------------------------------------------------------------
+
+BACKFILL_ORDERS = 1500
+BACKFILL_KILLS = 2
+
+
+def overtaken_after_a_commit(
+    model: LatencyModel, process: subprocess.Popen[bytes], database_url: str, workers: Workers
+) -> bool:
+    """Wait until this worker committed a page and two later pages came back while an earlier
+    one (a straggler) is still being served; False if the worker ended first."""
+    seen = sum(order_counts(database_url).values())
+    deadline = time.monotonic() + 60
+    while process.poll() is None and sum(order_counts(database_url).values()) == seen:
+        assert time.monotonic() < deadline, f"no page committed:\n{workers.tail()}"
+        time.sleep(0.005)  # polled, not waited for
+    while process.poll() is None and model.overtaken() < 2:
+        assert time.monotonic() < deadline, f"no page overtaken:\n{workers.tail()}"
+        time.sleep(0.002)
+    return process.poll() is None
+
+
+def test_a_worker_killed_while_several_pages_are_in_flight_resumes_to_the_same_ledger(
+    databases: tuple[str, str], redis_db: tuple[str, Redis], tmp_path: Path
+) -> None:
+    """The kill aimed by the store's own count of pages served: after a committed page, while
+    later pages overtook an earlier one. The bookmark covered only the booked prefix, so the
+    resumed backfill loses and doubles nothing."""
+    killed_url, clean_url = databases
+    redis_url, redis = redis_db
+    documents = {"wang": store_orders(BACKFILL_ORDERS, seed=2, start=20_001, malformed=700)}
+    with sandbox_alliance(tmp_path, documents) as alliance:
+        # 45 ms a page alone, shared as on 2 cores; every fifth page a straggler that later
+        # pages overtake: the kill lands while they wait to be booked after it
+        model = LatencyModel(TWO_CORE, scale=0.1, straggler_every=5, straggler_factor=8)
+        alliance.stores["wang"].latency = model
+        reference = uninterrupted_run(alliance, clean_url)
+        assert model.peak >= 2  # the reference backfill read pages at once too
+        env = alliance.env(killed_url, redis_url, ALLIANCE_LOCK_TTL_SECONDS="1")
+        kills: list[int] = []
+        with worker_processes(env, tmp_path) as workers:
+            for _attempt in range(4 * BACKFILL_KILLS):
+                if len(kills) == BACKFILL_KILLS:
+                    break
+                queue_every_member(redis, alliance.members)
+                [process] = workers.start()
+                if not overtaken_after_a_commit(model, process, killed_url, workers):
+                    assert process.returncode == 0, workers.tail()
+                    continue
+                workers.kill(process)
+                kills.append(order_counts(killed_url).get("wang", 0))
+            queue_every_member(redis, alliance.members)  # then one pass nobody interrupts
+            workers.wait(workers.start())
+    assert len(kills) == BACKFILL_KILLS, f"only {kills} kills landed"
+    assert all(0 < booked < BACKFILL_ORDERS - 1 for booked in kills), kills
+    assert order_counts(killed_url) == {"wang": BACKFILL_ORDERS - 1}  # one is quarantined
+    assert outcome(killed_url).differences(reference) == [], f"after kills {kills}"
+
+
 # -- gift packs -----------------------------------------------------------------------------
 
 GIFT_ORDERS = 240
@@ -250,6 +328,36 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def issuing_started(redis: Redis) -> bool:
     return StartedJobRegistry(GIFTPACK_QUEUE, connection=redis).count > 0
+
+
+def store_writes(stores: Mapping[str, SandboxHandle], ids: list[int]) -> int:
+    """Coupons the partners' stores hold plus notes on li's orders: what issuing wrote."""
+    coupons = sum(len(h.state.coupons()) for m, h in stores.items() if m != "li")
+    return coupons + sum(len(stores["li"].state.notes(n)) for n in ids)
+
+
+def after_store_writes(
+    process: subprocess.Popen[bytes],
+    stores: Mapping[str, SandboxHandle],
+    ids: list[int],
+    writes: int,
+    workers: Workers,
+) -> None:
+    """Return just after the worker's ``writes``-th write to a store lands (or it ended):
+    a coupon batch or a note, so the kill falls between two calls of one pack."""
+    seen = store_writes(stores, ids)
+    deadline = time.monotonic() + 60
+    while writes and process.poll() is None:
+        assert time.monotonic() < deadline, f"nothing written to a store:\n{workers.tail()}"
+        now = store_writes(stores, ids)
+        if now != seen:
+            seen, writes = now, writes - 1
+        time.sleep(0.005)
+
+
+def leased_now(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return giftpacks.leased(conn, "li", datetime.now(UTC))
 
 
 def test_a_worker_killed_while_issuing_gift_packs_leaves_every_pack_whole(
@@ -286,13 +394,16 @@ def test_a_worker_killed_while_issuing_gift_packs_leaves_every_pack_whole(
                 while process.poll() is None and not issuing_started(redis):
                     assert time.monotonic() < deadline, f"no issuing:\n{workers.tail()}"
                     time.sleep(0.01)
-                time.sleep(rng.uniform(0.1, 3.0))
+                after_store_writes(process, alliance.stores, ids, rng.randint(1, 6), workers)
                 if process.poll() is not None:
                     assert process.returncode == 0, workers.tail()
                     continue
                 workers.kill(process)
                 kills.append(gift_pack_state(database, alliance.stores, ids))
-                time.sleep(1.2)  # the dead worker's leases (1 s) run out
+                deadline = time.monotonic() + 30
+                while leased_now(engine):  # the dead worker's leases (1 s) run out
+                    assert time.monotonic() < deadline, "a dead worker's lease never ran out"
+                    time.sleep(0.05)
             queue_again()  # then one pass nobody interrupts
             workers.wait(workers.start())
         final = gift_pack_state(database, alliance.stores, ids)

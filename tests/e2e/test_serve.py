@@ -4,8 +4,8 @@ apart by the address its trusted proxy forwards, and stops cleanly on Ctrl-C."""
 from __future__ import annotations
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import time
 from datetime import UTC
@@ -27,13 +27,8 @@ pytestmark = pytest.mark.slow
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(tmp_path: Path, port: int, *options: str) -> subprocess.Popen[bytes]:
+def _serve(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``alliance serve --port 0`` and the address it prints, once ``/healthz`` answers there."""
     env = {
         **os.environ,
         "ALLIANCE_CONFIG": str(EXAMPLE),
@@ -41,15 +36,21 @@ def _serve(tmp_path: Path, port: int, *options: str) -> subprocess.Popen[bytes]:
         "ALLIANCE_SECRET": SECRET,
     }
     env.pop("ALLIANCE_TRUSTED_PROXIES", None)
-    command = [str(ALLIANCE), "serve", "--port", str(port), *options]
+    command = [str(ALLIANCE), "serve", "--port", "0", *options]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = server.stdout.readline().decode()  # type: ignore[union-attr]
+    found = re.match(r"serving on (http://127\.0\.0\.1:(\d+)) ", first)
+    if found is None or found[2] == "0":
+        server.kill()
+        pytest.fail(f"alliance serve did not print the port it serves on: {first!r}")
+    base = found[1]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return server
+            if requests.get(f"{base}/healthz", timeout=1).ok:
+                return server, base
         except requests.ConnectionError:
-            time.sleep(0.1)
+            time.sleep(0.05)  # the port is held: refused only until the workers listen
         assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
     server.kill()
     pytest.fail("alliance serve did not answer /healthz within 30 s")
@@ -72,20 +73,19 @@ def _stop(server: subprocess.Popen[bytes]) -> int:
 def test_serve_records_clicks_under_the_address_a_trusted_proxy_forwards(
     tmp_path: Path, trusted: str | None, counted_as: str
 ) -> None:
-    port = _free_port()
-    server = _serve(tmp_path, port, *(["--trusted-proxies", trusted] if trusted else []))
+    server, base = _serve(tmp_path, *(["--trusted-proxies", trusted] if trusted else []))
     try:
         claim = LinkClaim("li", "wang", "205", "article", "li-wang")
         token = sign_link(link_key(SECRET.encode()), claim)
         answer = requests.get(
-            f"http://127.0.0.1:{port}/r/{token}",
+            f"{base}/r/{token}",
             headers={"User-Agent": BROWSER, "X-Forwarded-For": "198.51.100.23"},
             allow_redirects=False,
             timeout=10,
         )
         assert answer.status_code == 302
         assert answer.headers["location"].startswith("https://wang.example")
-        missing = requests.get(f"http://127.0.0.1:{port}/r/not-a-token", timeout=10)
+        missing = requests.get(f"{base}/r/not-a-token", timeout=10)
         assert missing.status_code == 404 and "location" not in missing.headers
     finally:
         assert _stop(server) == 0

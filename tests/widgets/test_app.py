@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 from alliance.agreement import Agreement
 from alliance.cli.web_commands import COMMANDS, link
 from alliance.services.catalog import upsert_products
+from alliance.storage.database import open_database
 from alliance.storage.schema import clicks, ledger_entries, orders
 from connector.connect import open_store
 from connector.fixtures.orders import woo_order
@@ -279,7 +280,21 @@ def test_a_click_then_an_order_carrying_its_utm_values_is_booked_under_the_deal(
     assert utm["utm_content"] in order["facts"]  # the evidence: the recorded click's id
 
 
-def test_link_prints_a_tracked_url_for_a_deal_between_the_members(monkeypatch) -> None:
+@pytest.fixture
+def wang_catalogue(tmp_path, monkeypatch) -> str:
+    """A ledger whose synced catalogue holds Wang's product 205, as the environment's."""
+    url = f"sqlite:///{tmp_path / 'alliance.db'}"
+    engine = open_database(url)
+    with engine.begin() as conn:
+        upsert_products(conn, [product("wang", "205", "https://wang.example/p/205")])
+    engine.dispose()
+    monkeypatch.setenv("ALLIANCE_DATABASE_URL", url)
+    return url
+
+
+def test_link_prints_a_tracked_url_for_a_deal_between_the_members(
+    monkeypatch, wang_catalogue
+) -> None:
     monkeypatch.setenv("ALLIANCE_SECRET", SECRET)
     monkeypatch.setenv("ALLIANCE_CONFIG", str(EXAMPLE))
     runner = CliRunner()
@@ -303,6 +318,40 @@ def test_link_prints_a_tracked_url_for_a_deal_between_the_members(monkeypatch) -
     secretless = runner.invoke(link, ["--from", "li", "--to", "wang", "--product", "205"])
     assert secretless.exit_code == 1 and "ALLIANCE_SECRET" in secretless.output
     assert {c.name for c in COMMANDS} == {"serve", "link", "widget"}
+
+
+def test_link_to_a_product_the_partner_does_not_sell_is_refused_unless_allowed(
+    monkeypatch, wang_catalogue
+) -> None:
+    monkeypatch.setenv("ALLIANCE_SECRET", SECRET)
+    monkeypatch.setenv("ALLIANCE_CONFIG", str(EXAMPLE))
+    runner = CliRunner()
+    refused = runner.invoke(link, ["--from", "li", "--to", "wang", "--product", "999"])
+    assert refused.exit_code == 1 and "/r/" not in refused.output
+    assert "product '999' is not in wang's catalogue" in refused.output
+    assert "1 products, e.g. 205 (Product 205)" in refused.output
+    assert "--allow-unknown" in refused.output
+    allowed = runner.invoke(
+        link, ["--from", "li", "--to", "wang", "--product", "999", "--allow-unknown"]
+    )
+    assert allowed.exit_code == 0 and allowed.output.startswith("https://go.parenting.example/r/")
+    claim = verify_link(link_key(SECRET.encode()), allowed.output.strip().rsplit("/", 1)[1])
+    assert claim.product_id == "999"
+
+
+def test_a_link_without_links_base_url_warns_that_it_works_only_here(
+    monkeypatch, wang_catalogue, tmp_path
+) -> None:
+    local = tmp_path / "alliance.toml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    local.write_text(text.replace('links_base_url = "https://go.parenting.example"\n', ""))
+    monkeypatch.setenv("ALLIANCE_SECRET", SECRET)
+    monkeypatch.setenv("ALLIANCE_CONFIG", str(local))
+    result = CliRunner().invoke(link, ["--from", "li", "--to", "wang", "--product", "205"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("http://127.0.0.1:8000/r/")
+    assert "warning: links_base_url is not set" in result.stderr
+    assert "works only on this machine" in result.stderr
 
 
 def test_a_server_process_freezes_what_is_alive_and_collects_young_objects_less_often():

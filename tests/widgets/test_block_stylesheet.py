@@ -48,8 +48,9 @@ class Styles(HTMLParser):
 
 
 def rules_of(css: str) -> list[str]:
-    """The selectors of every rule (comments left out)."""
+    """The selectors of every rule (comments left out; a rule inside ``@media`` counts)."""
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = re.sub(r"@media[^{]*\{", "", css)
     return [rule.split("{", 1)[0].strip() for rule in css.split("}") if rule.strip()]
 
 

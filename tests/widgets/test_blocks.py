@@ -8,7 +8,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -311,25 +310,35 @@ def test_within_one_rotation_slot_the_block_does_not_change(
     assert again.content == first.content
 
 
+BROWSER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0 Safari/537.36"
+)
+BROWSER_FETCH = {"User-Agent": BROWSER_AGENT, "Sec-Fetch-Dest": "empty", "Sec-Fetch-Mode": "cors"}
+"""What a browser sends with ``embed.js``'s ``fetch``."""
+EMBED_FOUR = {"count": "4", "embed": "1"}
+
+
 def test_impressions_are_counted_in_memory_and_added_to_the_database_when_flushed(
     app: Starlette, sqlite_engine: Engine
 ) -> None:
     seed_partners(sqlite_engine)
     app.state.clock = lambda: 1_800_000_000.0  # 2027-01-15 UTC
-    with TestClient(app) as client:
+    with TestClient(app, headers=BROWSER_FETCH) as client:
         for _ in range(3):
-            assert client.get("/w/li/cart", params={"count": 4}).status_code == 200
-        etag = client.get("/w/li/cart", params={"count": 4}).headers["etag"]
-        assert client.get("/w/li/cart?count=4", headers={"If-None-Match": etag}).status_code == 304
-    day = datetime.fromtimestamp(1_800_000_000, UTC).date().isoformat()
+            assert client.get("/w/li/cart", params=EMBED_FOUR).status_code == 200
+        etag = client.get("/w/li/cart", params=EMBED_FOUR).headers["etag"]
+        revalidated = client.get("/w/li/cart", params=EMBED_FOUR, headers={"If-None-Match": etag})
+        assert revalidated.status_code == 304
+    day = "2027-01-15"  # 08:00 UTC, 16:00 in Asia/Shanghai (the agreement's days)
     counter = impressions_of(app.state)
     assert counter.drain() == {}  # the app flushed them when it stopped
     assert sum(counter.totals.values()) == 20
     with sqlite_engine.connect() as conn:
         stored = impressions_between(conn, day, day)
     assert stored == {(day, "li", "cart", "wang"): 10, (day, "li", "cart", "zhao"): 10}
-    with TestClient(app) as client:  # a second run adds to the same rows
-        client.get("/w/li/cart", params={"count": 4})
+    with TestClient(app, headers=BROWSER_FETCH) as client:  # a second run adds to the rows
+        client.get("/w/li/cart", params=EMBED_FOUR)
         assert flush_impressions(app) == 4
     with sqlite_engine.connect() as conn:
         assert impressions_between(conn, day, day)[(day, "li", "cart", "wang")] == 12

@@ -60,16 +60,17 @@ const document = {
   addEventListener() { throw new Error("not loading"); },
 };
 const fetched = [];
+const warned = [];
 function spyFetch(url, opts) { fetched.push({url, opts}); return fetch(url, opts); }
 (async () => {
   const code = await (await fetch(base + "/embed.js")).text();
-  const window = {fetch: spyFetch};
+  const window = {fetch: spyFetch, console: {warn: (text) => warned.push(text)}};
   const context = vm.createContext(
-    {document, window, fetch: spyFetch, encodeURIComponent, parseInt});
+    {document, window, fetch: spyFetch, encodeURIComponent, parseInt, JSON});
   vm.runInContext(code, context);
   vm.runInContext(code, context);  // a second copy of the script fills nothing twice
   await new Promise(r => setTimeout(r, 1500));
-  console.log(JSON.stringify({fetched, blocks: blocks.map(b => ({
+  console.log(JSON.stringify({fetched, warned, blocks: blocks.map(b => ({
     attrs: b.attrs, shadow: b.shadow, innerHTML: b.innerHTML,
     children: b.children.map(c => (
       {tag: c.tag, attrs: c.attrs, src: c.src, title: c.title, style: c.style}))
@@ -112,7 +113,7 @@ def test_embed_js_has_no_eval_no_inline_handlers_and_one_innerhtml_of_the_block(
     assert "style.cssText" not in script and "<style" not in script
     # The only HTML inserted is the body of the server's block answer (status 200).
     assert re.findall(r"innerHTML\s*=\s*(\w+)", script) == ["html"]
-    assert "response.status === 200 ? response.text()" in script
+    assert "if (response.status === 200) return response.text();" in script
     assert 'credentials: "omit"' in script
     assert re.findall(r"\.(?:outerHTML|insertAdjacentHTML)\b", script) == []
 
@@ -174,6 +175,11 @@ def test_on_a_page_the_script_fills_every_placeholder_from_the_real_server(
     assert iframe["title"] == "Recommended by our partners"
     assert iframe["attrs"]["loading"] == "lazy"
     assert unknown["shadow"] is None and unknown["children"] == []  # 404: left empty
+    assert result["warned"] == [  # ... and why, once, in the console
+        'Shop Alliance: the partner block (data-member="nobody", data-placement="cart") is not '
+        "shown: no member 'nobody' in this alliance: check data-member in the snippet "
+        "(`alliance widget --member ...` prints it)"
+    ]
     # One fetch per HTML placeholder, none for the iframe one, none twice.
     assert sorted(f["url"].split("?")[0].removeprefix(base) for f in result["fetched"]) == [
         "/w/li/product", "/w/nobody/cart", "/w/wang/article",

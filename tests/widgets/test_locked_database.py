@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from alliance.agreement import Agreement
 from alliance.storage.database import refused_for_now, write_lock_free
 from tests.widgets.test_app import Server
-from tests.widgets.test_blocks import make_app, seed_partners
+from tests.widgets.test_blocks import BROWSER_FETCH, make_app, seed_partners
 from tests.widgets.test_redirect import BROWSER, token
 
 LINK = f"/r/{token('li', 'zhao', '401', 'li-zhao')}"  # a per-click deal: clicks are booked too
@@ -202,7 +202,10 @@ def test_clicks_held_when_the_server_stops_are_written_once_the_lock_is_released
 
 
 def test_impressions_counted_during_a_long_lock_are_written_after_it(
-    tmp_path: Path, agreement: Agreement, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    agreement: Agreement,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A lock outlasting the busy timeout once made the impressions flush fail, which lost
     the counts it had drained and stopped every later flush."""
@@ -221,15 +224,20 @@ def test_impressions_counted_during_a_long_lock_are_written_after_it(
 
     try:
         app = make_app(engine, agreement)
-        with Server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
-            with another_process_locks(path, "IMMEDIATE"):
+        with (  # a shopper's browser running embed.js: only its requests count as cards shown
+            Server(app) as base,
+            httpx.Client(base_url=base, timeout=10, headers=BROWSER_FETCH) as http,
+        ):
+            kept = "impressions not added to the database, kept for the next try"
+            with another_process_locks(path, "IMMEDIATE"), caplog.at_level(logging.WARNING):
                 for placement in ("article", "cart", "thankyou"):
-                    assert http.get(f"/w/li/{placement}").status_code == 200
-                    time.sleep(0.4)  # a flush or two fails meanwhile
+                    failed = caplog.text.count(kept)
+                    assert http.get(f"/w/li/{placement}?embed=1").status_code == 200
+                    assert wait_for(lambda n=failed: caplog.text.count(kept) > n)  # a flush fails
                 assert written() == 0
             shown = sum(app.state.impressions.totals.values())
             assert wait_for(lambda: written() == shown), f"{written()} of {shown} cards written"
-            assert http.get("/w/li/product").status_code == 200  # and flushing goes on
+            assert http.get("/w/li/product?embed=1").status_code == 200  # flushing goes on
             shown = sum(app.state.impressions.totals.values())
             assert wait_for(lambda: written() == shown), f"{written()} of {shown} cards written"
     finally:
@@ -246,7 +254,8 @@ def test_the_lock_probe_says_busy_within_its_wait_and_free_once_released(
         with pytest.raises(OperationalError) as refused, sqlite_engine.begin() as conn:
             conn.exec_driver_sql("PRAGMA busy_timeout=0")
             conn.exec_driver_sql(
-                "INSERT INTO impressions VALUES ('2026-12-01', 'li', 'x', 'wang', 1)"
+                "INSERT INTO impressions (day, source_member, placement, partner, cards) "
+                "VALUES ('2026-12-01', 'li', 'x', 'wang', 1)"
             )
         assert refused_for_now(refused.value)
         release()

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from alliance.agreement import Agreement
 from alliance.products import Product, StockStatus
@@ -22,6 +23,7 @@ from tests.conftest import EXAMPLE, SECRET
 from widgets.app import create_app
 from widgets.links import LinkClaim, link_key, sign_link
 from widgets.redirect import ClickIds, merge_utm, same_store
+from widgets.visitors import visitor_key, visitor_key_secret
 
 KEY = link_key(SECRET.encode())
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
@@ -146,6 +148,7 @@ def test_a_tracked_link_only_answers_get_and_head(client, engine, method) -> Non
     assert answer.status_code == 405
     assert answer.headers["allow"] == "GET, HEAD"
     assert "location" not in answer.headers and rows(engine) == []
+    assert answer.content == b"" and answer.headers["content-length"] == "0"
 
 
 def test_head_answers_like_get_with_no_body_and_records_no_click(client, engine) -> None:
@@ -406,6 +409,110 @@ def test_a_click_that_cannot_be_stored_gets_a_500_and_no_redirect(
         assert test_client.get("/healthz").status_code == 200  # the app goes on serving
     assert answer.status_code == 500
     assert "location" not in answer.headers and answer.headers["cache-control"] == "no-store"
-    assert "try again" in answer.text
+    assert answer.text == (
+        "<!doctype html><title>Please try again</title><p>This link could not be followed "
+        "just now. Please go back and try again in a moment.</p>"
+    )
     assert rows(sqlite_engine) == [] and entries(sqlite_engine) == 0
-    assert "could not be recorded" in caplog.text
+    assert "a tracked link could not be recorded; the visitor got a 500" in caplog.text
+
+
+def test_a_product_id_is_looked_up_in_the_target_members_catalogue_only(client, engine) -> None:
+    """Product ids are per store: zhao's product 301 is no page of wang's, so a link to wang's
+    301 (which wang does not have) leads to wang's home page, not off to zhao's store."""
+    answer = client.get(f"/r/{token('li', 'wang', '301', 'li-wang')}")
+    assert answer.status_code == 302
+    location = urlsplit(answer.headers["location"])
+    assert (location.netloc, location.path) == ("wang.example", "")
+
+
+def test_a_click_id_starts_with_the_milliseconds_of_its_clock() -> None:
+    ids = ClickIds(clock=lambda: 1_764_000_000.5)
+    assert ids()[:12] == f"{1_764_000_000_500:012x}"
+    assert ClickIds(clock=lambda: 2**48 / 1000 + 0.001)()[:12] == "000000000001"  # wraps
+
+
+def test_every_utm_value_is_percent_encoded_slashes_included() -> None:
+    """A slash left raw in a value would be harmless in a query, but the rule is simpler and
+    safer: no character of ours is left unencoded, so none can shape the URL."""
+    url = merge_utm("https://wang.example/p", placement="a/b", deal_id="c/d", click_id="e/f")
+    assert url == (
+        "https://wang.example/p?utm_source=alliance&utm_medium=a%2Fb"
+        "&utm_campaign=c%2Fd&utm_content=e%2Ff"
+    )
+
+
+def test_each_product_has_its_own_page_remembered_for_a_minute(client, engine) -> None:
+    """Pages are looked up once per product and kept for URL_CACHE_SECONDS: two products in a
+    row each lead to their own page, and a page changed in the catalogue takes effect on the
+    next sync's minute, not on every click."""
+
+    def path_of(product_id: str) -> str:
+        answer = client.get(f"/r/{token('li', 'wang', product_id, 'li-wang')}")
+        return urlsplit(answer.headers["location"]).path
+
+    assert path_of("205") == "/p/wash"
+    assert path_of("207") == "/%E4%BA%A7%E5%93%81/%E5%A9%B4%E5%84%BF%E6%B4%97%E8%A1%A3%E6%B6%B2"
+    with engine.begin() as conn:
+        upsert_products(conn, [product("wang", "205", "https://wang.example/p/renamed")])
+    assert path_of("205") == "/p/wash"  # remembered
+
+
+def test_the_page_memory_is_bounded_and_starts_afresh_when_full(
+    client, engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most URL_CACHE_SIZE pages are remembered; the next one clears them all, so a page
+    changed in the catalogue is read again once the memory was full."""
+    import widgets.redirect as redirect
+
+    monkeypatch.setattr(redirect, "URL_CACHE_SIZE", 2)
+
+    def path_of(product_id: str) -> str:
+        answer = client.get(f"/r/{token('li', 'wang', product_id, 'li-wang')}")
+        return urlsplit(answer.headers["location"]).path
+
+    assert path_of("205") == "/p/wash"
+    with engine.begin() as conn:
+        upsert_products(conn, [product("wang", "205", "https://wang.example/p/renamed")])
+    path_of("207")  # two pages remembered: the memory is full
+    assert path_of("205") == "/p/wash"
+    path_of("206")  # a third page: the memory starts afresh, with it alone
+    assert path_of("205") == "/p/renamed"
+
+
+def test_a_websocket_to_a_tracked_link_is_no_click(client, engine) -> None:
+    """Only HTTP requests are clicks: a websocket opened on a link's path goes to the app,
+    which has no websocket there, and nothing is recorded."""
+    link = f"/r/{token('li', 'wang', '205', 'li-wang')}"
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect(link):
+        pass
+    assert rows(engine) == []
+
+
+def test_a_visitor_is_known_by_the_keyed_hash_of_address_and_browser(client, engine) -> None:
+    """Per-click deals pay one click per visitor: the visitor is the keyed hash of the
+    address the request came from and its user agent (none sent: the empty one)."""
+    link = f"/r/{token('li', 'wang', '205', 'li-wang')}"
+    assert client.get(link).status_code == 302
+    del client.headers["user-agent"]
+    assert client.get(link).status_code == 302
+    stored = sorted(rows(engine), key=lambda r: r["clicked_at"])
+    secret = visitor_key_secret(SECRET.encode())
+    day = stored[0]["clicked_at"].astimezone(UTC).date()
+    assert [r["visitor_key"] for r in stored] == [
+        visitor_key(secret, VISITOR_IP, BROWSER, day),
+        visitor_key(secret, VISITOR_IP, "", day),
+    ]
+
+
+def test_a_redirect_has_no_body_and_a_bare_utm_key_is_dropped_too(client) -> None:
+    answer = client.get(f"/r/{token('li', 'wang', '205', 'li-wang')}")
+    assert answer.status_code == 302
+    assert answer.content == b"" and answer.headers["content-length"] == "0"
+    url = merge_utm(
+        "https://wang.example/p?utm_term&a=1", placement="cart", deal_id="d", click_id="c"
+    )
+    assert url == (
+        "https://wang.example/p?a=1&utm_source=alliance&utm_medium=cart&utm_campaign=d"
+        "&utm_content=c"
+    )

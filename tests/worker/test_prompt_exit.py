@@ -63,7 +63,11 @@ def test_a_worker_stops_listening_within_a_second_of_being_told(redis_url):
     for kind in (PromptSimpleWorker, PromptForkWorker):
         worker = kind(list(QUEUES), connection=redis)
         worker.subscribe()
-        time.sleep(0.3)  # the listener has read the subscription and waits for the next message
+        channel = worker.pubsub_channel_name
+        deadline = time.monotonic() + 10
+        while redis.pubsub_numsub(channel) != [(channel.encode(), 1)]:
+            assert time.monotonic() < deadline, "the worker never subscribed to its channel"
+            time.sleep(0.01)  # then the listener reads the confirmation and waits for more
         assert worker.pubsub_thread.is_alive()
         started = time.monotonic()
         worker.pubsub_thread.stop()  # what RQ's unsubscribe does, when no reply wakes it
