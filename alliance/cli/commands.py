@@ -479,11 +479,12 @@ def quarantine(member: str | None) -> None:
 @click.option(
     "--serve",
     "serve_port",
-    type=int,
+    type=click.IntRange(0, 65535),
     default=None,
     is_flag=False,
     flag_value=8000,
-    help="Then serve the web app and a sample page per shop on this port (default 8000).",
+    help="Then serve the web app and a sample page per shop on this port (default 8000; 0: "
+    "any free port, printed).",
 )
 @friendly
 def demo(directory: Path, serve_port: int | None) -> None:

@@ -41,7 +41,7 @@ from alliance.agreement import Agreement, Promotion
 from alliance.agreement.parse import load_agreement
 from alliance.cli.demo_history import add_history
 from alliance.cli.demo_settlement import dispute_a_line, echo_settlements, settle_months
-from alliance.cli.demo_site import serve_demo
+from alliance.cli.demo_site import listen, serve_demo
 from alliance.cli.insight_commands import demo_insights
 from alliance.cli.promotion_commands import gift_links
 from alliance.clicks import Click
@@ -167,6 +167,10 @@ def run_demo(
         for member, handle in stores.items():  # products live on the store's own address
             handle.state.add_products(_products(member, start, handle.url))
         config = directory / "alliance.toml"
+        listener = None
+        if serve_port is not None:  # bound first: the links name the port it really got
+            listener = running.enter_context(listen(serve_port))
+            serve_port = listener.getsockname()[1]
         links = f"http://127.0.0.1:{serve_port}" if serve_port is not None else None
         config.write_text(_agreement_for(stores, links, gifts.dates), encoding="utf-8")
         keys = {f"{m.upper()}_WC_KEY": h.key.consumer_key for m, h in stores.items()}
@@ -267,7 +271,7 @@ def run_demo(
         echo(f"  alliance --config {config} promotions report --format json")
         echo(f"  alliance --config {config} overlap --member li")
         echo("Run your own sandbox store with: alliance sandbox serve --port 8080 --generate 500")
-        if serve_port is not None:
+        if listener is not None:
             echo("")
             echo(
                 add_history(
@@ -280,7 +284,7 @@ def run_demo(
                     make_orders=_orders,
                 )
             )
-            serve_demo(settings, agreement, engine, stores, serve_port, echo)
+            serve_demo(settings, agreement, engine, stores, listener, echo)
         engine.dispose()
         close_engines()
 

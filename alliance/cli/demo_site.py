@@ -89,10 +89,10 @@ def serve_demo(
     agreement: Agreement,
     engine: Engine,
     stores: Mapping[str, Any],
-    port: int,
+    listener: socket.socket,
     echo: Callable[[str], None],
 ) -> None:
-    """Serve the app and the sample pages on ``port`` until Ctrl-C.
+    """Serve the app and the sample pages on ``listener`` (from :func:`listen`) until Ctrl-C.
 
     The port is bound and listening before the addresses are printed, so a browser (or a
     script) opening one at once waits for the server instead of being refused.
@@ -107,7 +107,7 @@ def serve_demo(
     app.router.routes.extend(demo_routes(agreement))
     refresh_rollups(engine, agreement)
     tokens = issue_demo_tokens(engine, agreement)
-    listener = _listen(port)
+    port = listener.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     echo("")
@@ -127,8 +127,9 @@ def serve_demo(
     echo("Stopped.")
 
 
-def _listen(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1:``port``, or an error that says what to do."""
+def listen(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:``port`` (0: any free port, read back from the socket),
+    or an error that says what to do."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

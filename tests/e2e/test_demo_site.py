@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,21 +40,14 @@ IMAGES = """() => {
 """Every ``<img>`` of the page, inside open shadow roots too (embed.js puts the block in one)."""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def served_demo(directory: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``alliance demo --serve`` as a user starts it: its base URL once the pages are up.
 
     The demo stops on the way out (Ctrl-C, as a user stops it) if the test has not stopped it.
     """
-    port = free_port()
-    process = subprocess.Popen(
-        [str(ALLIANCE), "demo", "--dir", str(directory), "--serve", str(port)],
+    process = subprocess.Popen(  # port 0: the demo binds a free port and prints it
+        [str(ALLIANCE), "demo", "--dir", str(directory), "--serve", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -66,10 +58,11 @@ def served_demo(directory: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         while time.monotonic() < deadline:
             line = process.stdout.readline()  # type: ignore[union-attr]
             lines.append(line)
-            if f"http://127.0.0.1:{port}/demo/zhao" in line or not line:
+            if re.search(r"http://127\.0\.0\.1:\d+/demo/zhao", line) or not line:
                 break
-        assert any(f"127.0.0.1:{port}/demo/li" in line for line in lines), "".join(lines)
-        yield f"http://127.0.0.1:{port}", process
+        served = re.search(r"(http://127\.0\.0\.1:\d+)/demo/li\b", "".join(lines))
+        assert served, "".join(lines)
+        yield served[1], process
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
