@@ -22,7 +22,7 @@ from alliance.agreement.secrets import ENV_RE, is_secret_key
 from alliance.agreement.secrets import default_credentials_env as default_credentials_env
 from alliance.agreement.secrets import find_secrets as find_secrets
 from alliance.agreement.secrets import looks_secret as looks_secret
-from alliance.agreement.wording import describe, dotted, plain, quoted, show, suggest
+from alliance.agreement.wording import describe, dotted, listed, plain, quoted, show, suggest
 from alliance.agreement.wording import type_name as type_name
 from alliance.errors import Problem
 from alliance.money import is_known_currency, parse_money
@@ -275,7 +275,7 @@ class Report:
         else:
             self.add(
                 path,
-                f"{key} {show(value)} is not a member; use one of {', '.join(sorted(members))}"
+                f"{key} {show(value)} is not a member; use one of {listed(members)}"
                 + suggest(value, members),
             )
         return None

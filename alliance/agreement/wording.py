@@ -100,4 +100,10 @@ def suggest(word: object, options: Collection[str]) -> str:
     if not isinstance(word, str) or looks_secret(word):
         return ""
     close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.7)
-    return f'; did you mean "{close[0]}"?' if close else ""
+    return f"; did you mean {quoted(close[0])}?" if close else ""
+
+
+def listed(names: Collection[str]) -> str:
+    """``li, wang, zhang``: names as they read, any that would not print spelled as TOML
+    would (the file's own ids may hold control characters it is being told about)."""
+    return ", ".join(name if name.isprintable() else quoted(name) for name in sorted(names))

@@ -261,3 +261,11 @@ def test_unprintable_characters_in_keys_and_values_are_escaped_in_messages() -> 
     assert all(p.isprintable() for p in found)
     assert any('"\\u009b2J" is not supported' in p for p in found)
     assert any('unknown key "k\\u202e"' in p for p in found)
+
+
+def test_a_member_id_with_a_control_character_is_spelled_out_where_members_are_listed() -> None:
+    """Found by hypothesis: the list of members in "use one of ..." printed the id raw."""
+    found = problems(edit("[members.wang]", '[members."\\u001f"]'))
+    assert all(p.isprintable() for p in found), found
+    listed = next(p for p in found if 'referrer "wang" is not a member' in p)
+    assert 'use one of "\\u001f", li, zhang, zhao' in listed
