@@ -63,6 +63,8 @@ mutate: | $(UV)
 	$(BIN)/mutmut results
 
 bench: $(VENV)/.test
+	bash scripts/services.sh
+	bash scripts/wordpress.sh
 	bash scripts/bench-deps.sh
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/sync.py
