@@ -62,38 +62,12 @@ def _environment(override: str | None) -> Environment:
     )
 
 
-class _Totals:
-    """:class:`Totals` as the template prints them: added up while the lines stream, read
-    after the last one."""
+class _Printed:
+    """:class:`Totals` as the template prints them: amounts in the unit, the net in words."""
 
-    def __init__(self, unit: str) -> None:
+    def __init__(self, sums: Totals, unit: str) -> None:
+        self.sums = sums
         self.unit = unit
-        self.sums = Totals()
-        self.payable = Totals()  # what a settlement today moves: all but pending lines
-        self.has_held = False
-
-    def add(self, line: StatementLine) -> None:
-        self.sums.add(line)
-        if line.status != LineStatus.PENDING.value:
-            self.payable.add(line)
-        self.has_held = self.has_held or line.held
-
-    @property
-    def net_words(self) -> str:
-        """``you receive 12.00`` / ``you pay 12.00``: the net said, not signed."""
-        return net_words(self.sums.net, self.unit)
-
-    @property
-    def payable_earned(self) -> str:
-        return format_amount(self.payable.earned, self.unit)
-
-    @property
-    def payable_owed(self) -> str:
-        return format_amount(self.payable.owed, self.unit)
-
-    @property
-    def payable_net_words(self) -> str:
-        return net_words(self.payable.net, self.unit)
 
     @property
     def lines(self) -> int:
@@ -112,8 +86,29 @@ class _Totals:
         return format_amount(self.sums.net, self.unit)
 
     @property
+    def net_words(self) -> str:
+        """``you receive 12.00`` / ``you pay 12.00``: the net said, not signed."""
+        return net_words(self.sums.net, self.unit)
+
+    @property
     def held(self) -> str:
         return format_amount(self.sums.held, self.unit)
+
+
+class _Totals(_Printed):
+    """The statement's totals, added up while the lines stream and read after the last one;
+    ``payable`` is what a settlement today moves: every line but the pending ones."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__(Totals(), unit)
+        self.payable = _Printed(Totals(), unit)
+        self.has_held = False
+
+    def add(self, line: StatementLine) -> None:
+        self.sums.add(line)
+        if line.status != LineStatus.PENDING.value:
+            self.payable.sums.add(line)
+        self.has_held = self.has_held or line.held
 
 
 _ROW = (
